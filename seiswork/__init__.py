@@ -1,0 +1,66 @@
+"""seiswork: a notebook-first workbench for classifying seismic events with LSTM models.
+
+Layout: an event is a float32 array ``(time, channel)`` (default channels ``Z, N, E``);
+a batch is ``(batch, time, channel)``, as ``nn.LSTM(batch_first=True)`` reads it.
+
+Public names are imported lazily (PEP 562), so ``import seiswork`` is quick and
+``seiswork.load_events`` does not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # io
+    "load_events": "io",
+    "save_npz": "io",
+    "EventSet": "io",
+    # preprocess / dataset
+    "TransformOP": "preprocess",
+    "WaveformDataAdapter": "preprocess",
+    "Split": "preprocess",
+    "WaveformDataset": "dataset",
+    "make_loader": "dataset",
+    # augmentation and spectrum
+    "TimeShift": "augment",
+    "AddNoise": "augment",
+    "AmplitudeScale": "augment",
+    "TimeStretch": "augment",
+    "RandomApply": "augment",
+    "Compose": "augment",
+    "FFTTransform": "transforms",
+    "ToTensor": "transforms",
+    "save_pipeline": "transforms",
+    "load_pipeline": "transforms",
+    "seed_pipeline": "transforms",
+    # models and training
+    "LSTMModel": "models",
+    "LSTMAttentionModel": "models",
+    "MODELS": "models",
+    "build_model": "models",
+    "model_summary": "models",
+    "fit": "train",
+    "evaluate": "train",
+    "load_model": "train",
+    "FitResult": "train",
+    "get_device": "train",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seiswork' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"seiswork.{module}"), name)
+    globals()[name] = value  # cache: the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
