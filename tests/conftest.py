@@ -45,3 +45,13 @@ def make_seed_events(n: int = 24, seed: int = 0, classes=("earthquake", "explosi
 @pytest.fixture
 def seed_events():
     return make_seed_events()
+
+
+def pytest_configure(config):
+    # Notebooks checked by nbval share one run folder outside the project (01 writes, 02-05 read),
+    # and their kernels inherit this environment.
+    import os
+    import tempfile
+
+    os.environ.setdefault("SEISWORK_RUN_DIR", tempfile.mkdtemp(prefix="seiswork-nbval-"))
+    os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,228 @@
+"""Pure maths for augmentation and spectra: no settings, no randomness.
+
+Every function takes one event ``(time, channel)`` or a batch ``(batch, time, channel)``, as a numpy array
+or a torch tensor on any device, and returns the same kind (numpy in -> numpy out, tensor in -> tensor out
+on the same device) as float32. Per-event parameters are a scalar (the same for every event) or a
+sequence/array/tensor of length ``batch``. Inputs are never modified.
+
+The modules in :mod:`seiswork.augment` and :mod:`seiswork.transforms` draw the random parameters and
+call these functions (the torchaudio ``functional``/``transforms`` split).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Union
+
+import numpy as np
+import torch
+
+Array = Union[np.ndarray, torch.Tensor]
+PerEvent = Union[float, int, np.ndarray, torch.Tensor, list, tuple]
+
+PAD_MODES = ("reflect", "edge", "zeros")
+SPECTRUM_MODES = ("welch", "first")
+WINDOWS = ("hann", "boxcar")
+
+__all__ = [
+    "as_batch",
+    "time_shift",
+    "add_noise",
+    "amplitude_scale",
+    "time_stretch",
+    "spectrum",
+    "PAD_MODES",
+    "SPECTRUM_MODES",
+    "WINDOWS",
+]
+
+
+def as_batch(x: Any, name: str = "x") -> tuple[torch.Tensor, Callable[[torch.Tensor], Array]]:
+    """Bring an event or a batch to a float32 tensor ``(batch, time, channel)``.
+
+    Returns the tensor and a function that turns a result back into the caller's kind: a numpy input gives
+    numpy back, a single event ``(time, channel)`` loses the batch dimension again. Float32 inputs are
+    shared, not copied (nothing here writes into them).
+    """
+    was_numpy = not isinstance(x, torch.Tensor)
+    if was_numpy:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}; convert the data to float32 first")
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if not arr.flags.writeable:  # torch.from_numpy warns on read-only arrays; a copy is cheap
+            arr = arr.copy()
+        t = torch.from_numpy(arr)
+    else:
+        if x.is_complex():
+            raise TypeError(f"{name}: expected a real tensor, got dtype {x.dtype}")
+        t = x if x.dtype == torch.float32 else x.to(torch.float32)
+    if t.ndim not in (2, 3):
+        raise ValueError(
+            f"{name}: expected one event (time, channel) or a batch (batch, time, channel), got shape "
+            f"{tuple(t.shape)}; a single channel needs an explicit channel axis, e.g. x[:, None]"
+        )
+    single = t.ndim == 2
+    if single:
+        t = t.unsqueeze(0)
+    if t.shape[1] == 0 or t.shape[2] == 0:
+        raise ValueError(f"{name}: empty event (time={t.shape[1]}, channel={t.shape[2]}); events need samples")
+
+    def restore(y: torch.Tensor) -> Array:
+        if single:
+            y = y.squeeze(0)
+        return y.numpy() if was_numpy else y
+
+    return t, restore
+
+
+def _per_event(value: PerEvent, batch: int, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A per-event parameter as a tensor ``(batch,)``: a scalar is repeated, a sequence must have length ``batch``."""
+    t = torch.as_tensor(np.asarray(value) if isinstance(value, (list, tuple)) else value)
+    if dtype == torch.int64 and t.is_floating_point():
+        if not bool(torch.all(t == torch.round(t))):
+            raise ValueError(f"{name}: expected whole numbers of samples, got {t.tolist()}")
+    t = t.to(device=device, dtype=dtype)
+    if t.ndim == 0:
+        return t.expand(batch)
+    if t.ndim != 1 or t.shape[0] != batch:
+        raise ValueError(f"{name}: expected a scalar or one value per event ({batch}), got shape {tuple(t.shape)}")
+    return t
+
+
+def time_shift(x: Array, shift_samples: PerEvent) -> Array:
+    """Circular shift along time by ``shift_samples`` (int, or one int per event).
+
+    Positive shifts move the signal later in time, as ``np.roll(x, k, axis=0)`` does for one event; samples
+    pushed past the end wrap around to the start. Shape ``(time, channel)`` or ``(batch, time, channel)``.
+    """
+    xb, restore = as_batch(x)
+    b, t, c = xb.shape
+    shift = _per_event(shift_samples, b, "shift_samples", torch.int64, xb.device)
+    # out[:, i] = x[:, (i - k) mod t]: one gather handles a different k per event
+    idx = torch.remainder(torch.arange(t, device=xb.device)[None, :] - shift[:, None], t)
+    return restore(torch.gather(xb, 1, idx[:, :, None].expand(b, t, c)))
+
+
+def add_noise(x: Array, noise: Array, snr_db: PerEvent) -> Array:
+    """Add ``noise`` scaled so the signal-to-noise ratio of each event is ``snr_db`` decibels.
+
+    The caller draws ``noise`` (same shape as ``x``; unit Gaussian noise in practice). Power is the mean square
+    over the whole event, **joint over all channels**: ``P = mean(x**2)`` over time and channel, and the noise
+    is scaled so that ``10 * log10(P_signal / P_added_noise) == snr_db`` exactly for each event (the actual power
+    of the given noise is used, not its expected power, as torchaudio does). One scale per event keeps the
+    noise level equal on all components, as for a real sensor; after per-channel z-scoring it is the same as
+    per-channel SNR. An all-zero event gets no noise (its SNR is undefined).
+    """
+    xb, restore = as_batch(x)
+    nb, _ = as_batch(noise, "noise")
+    if nb.shape != xb.shape:
+        raise ValueError(f"add_noise: noise shape {tuple(nb.shape)} must equal the signal shape {tuple(xb.shape)}")
+    nb = nb.to(xb.device)
+    snr = _per_event(snr_db, xb.shape[0], "snr_db", torch.float32, xb.device)
+    p_signal = xb.square().mean(dim=(1, 2))
+    p_noise = nb.square().mean(dim=(1, 2)).clamp_min(torch.finfo(torch.float32).tiny)
+    scale = torch.sqrt(p_signal / (p_noise * torch.pow(10.0, snr / 10.0)))
+    return restore(xb + nb * scale[:, None, None])
+
+
+def amplitude_scale(x: Array, scale: PerEvent) -> Array:
+    """Multiply each event by ``scale`` (a scalar or one factor per event)."""
+    xb, restore = as_batch(x)
+    s = _per_event(scale, xb.shape[0], "scale", torch.float32, xb.device)
+    return restore(xb * s[:, None, None])
+
+
+def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
+    """Stretch the time axis by ``rate`` (a scalar or one rate per event), keeping the length.
+
+    ``y[j] = x(j / rate)`` by linear interpolation: ``rate > 1`` slows the event down (a 10 Hz tone comes out at
+    ``10 / rate`` Hz) and the part beyond the original length is cropped; ``rate < 1`` speeds it up and the end is
+    padded. The start of the event (sample 0) stays in place. ``pad_mode``: ``"reflect"`` (default: mirror the
+    stretched signal at its last sample, so there is no jump and the tail keeps the event's texture),
+    ``"edge"`` (repeat the last sample) or ``"zeros"``. No anti-alias filter is applied: meant for rates near 1.
+    """
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"time_stretch: pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+    xb, restore = as_batch(x)
+    b, t, c = xb.shape
+    r = _per_event(rate, b, "rate", torch.float32, xb.device)
+    if not bool(torch.all(torch.isfinite(r) & (r > 0))):
+        raise ValueError(f"time_stretch: rate must be finite and > 0, got {r.tolist()}")
+    if t == 1:
+        return restore(xb.clone())
+    last = t - 1
+    pos = torch.arange(t, device=xb.device, dtype=torch.float32)[None, :] / r[:, None]  # (batch, time)
+    outside = pos > last
+    if pad_mode == "reflect":
+        period = 2 * last  # mirror about the last sample, repeatedly for very small rates
+        pos = torch.remainder(pos, period)
+        pos = torch.where(pos > last, period - pos, pos)
+    else:
+        pos = pos.clamp(max=last)
+    i0 = pos.floor().to(torch.int64).clamp(0, last - 1)
+    w = (pos - i0.to(torch.float32))[:, :, None]
+    x0 = torch.gather(xb, 1, i0[:, :, None].expand(b, t, c))
+    x1 = torch.gather(xb, 1, (i0 + 1)[:, :, None].expand(b, t, c))
+    y = torch.lerp(x0, x1, w.expand(b, t, c))  # exact at w == 0 and w == 1, so rate 1 is the identity
+    if pad_mode == "zeros":
+        y = y.masked_fill(outside[:, :, None], 0.0)
+    return restore(y)
+
+
+def _window(name: str, n: int, device: torch.device) -> torch.Tensor:
+    if name == "hann":
+        return torch.hann_window(n, periodic=True, dtype=torch.float32, device=device)
+    return torch.ones(n, dtype=torch.float32, device=device)
+
+
+def spectrum(
+    x: Array, fft_size: int = 512, mode: str = "welch", log: bool = False, window: str = "hann"
+) -> Array:
+    """One-sided magnitude spectrum, ``fft_size // 2 + 1`` bins from 0 Hz to Nyquist, per channel.
+
+    Shape ``(time, channel) -> (fft_size // 2 + 1, channel)`` or ``(batch, time, channel) -> (batch, bins, channel)``;
+    bin ``k`` is ``k * sampling_rate / fft_size`` Hz.
+
+    ``mode="welch"`` (default) uses the whole event: segments of ``fft_size`` samples with 50% overlap (plus one
+    segment aligned to the end when the hop does not land there, so every sample counts), each multiplied by the
+    window; the result is the root of the mean power over segments. ``mode="first"`` uses only the first
+    ``fft_size`` samples (the seed's naive choice; drops the rest of the event).
+
+    Normalisation: ``|rfft(w * segment)| / sqrt(sum(w**2))``, RMS-averaged over segments. White noise of variance
+    ``s**2`` then reads ``s`` in every bin on average, whatever ``fft_size`` and window, so z-scored events give
+    values of order 1. The square equals ``scipy.signal.welch(..., fs=1, scaling="density",
+    return_onesided=False, detrend=False)`` on its first ``fft_size // 2 + 1`` bins; with ``window="boxcar"`` and
+    ``mode="first"`` it is ``abs(np.fft.rfft(x[:fft_size], norm="ortho"))``.
+    ``log=True`` returns ``log1p(magnitude)`` (amplitude compression).
+    """
+    if mode not in SPECTRUM_MODES:
+        raise ValueError(f"spectrum: mode must be one of {SPECTRUM_MODES}, got {mode!r}")
+    if window not in WINDOWS:
+        raise ValueError(f"spectrum: window must be one of {WINDOWS}, got {window!r}")
+    if isinstance(fft_size, bool) or not isinstance(fft_size, (int, np.integer)) or fft_size < 2 or fft_size % 2:
+        raise ValueError(f"spectrum: fft_size must be a positive even integer, got {fft_size!r}")
+    fft_size = int(fft_size)
+    xb, restore = as_batch(x)
+    b, t, c = xb.shape
+    if t < fft_size:
+        raise ValueError(
+            f"spectrum: fft_size={fft_size} needs events of at least {fft_size} samples, got {t} "
+            f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
+        )
+    sig = xb.transpose(1, 2)  # (batch, channel, time): frames are cut along the last axis
+    if mode == "first":
+        frames = sig[..., None, :fft_size]
+    else:
+        hop = fft_size // 2
+        frames = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
+        covered = (frames.shape[-2] - 1) * hop + fft_size
+        if covered < t:  # the hop missed the tail: add one segment that ends at the last sample
+            frames = torch.cat([frames, sig[..., None, t - fft_size :]], dim=-2)
+    w = _window(window, fft_size, xb.device)
+    spec = torch.fft.rfft(frames * w, dim=-1)
+    power = torch.view_as_real(spec).square().sum(-1).mean(dim=-2)  # (batch, channel, bins)
+    mag = torch.sqrt(power / w.square().sum())
+    if log:
+        mag = torch.log1p(mag)
+    return restore(mag.transpose(1, 2).contiguous())

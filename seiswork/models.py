@@ -1,0 +1,302 @@
+"""LSTM classifiers that read a spectrum along frequency, and a small registry.
+
+Both models take ``(batch, seq_len, channels)`` — for the default pipeline the one-sided
+magnitude spectrum of each channel, ``seq_len = fft_size // 2 + 1 = 257`` frequency bins read
+from 0 Hz to Nyquist — and return class logits ``(batch, classes)`` (apply ``softmax`` for
+probabilities).
+
+Every model keeps its constructor arguments in ``.config`` (plain Python values), so a
+checkpoint holding ``(class name, config, state_dict)`` rebuilds it (see ``seiswork.train.load_model``).
+
+Input normalisation (``input_norm``). Spectral magnitudes of z-scored events are large (tens to
+hundreds, scaling with ``fft_size``) and span several orders of magnitude between bins; fed raw to
+an LSTM they saturate its gates. The models therefore normalise their input themselves, so they do
+not depend on the scale a particular spectrum transform produces:
+
+- ``"log_batch"`` (default): symmetric log compression ``sign(x) * log1p(|x|)`` then a per-channel
+  ``BatchNorm1d`` over (batch, frequency). The log makes the dynamic range across bins usable; the
+  batch norm centres and scales each channel with running statistics saved in the checkpoint.
+- ``"batch"``: the per-channel ``BatchNorm1d`` alone.
+- ``"log"``: the log compression alone.
+- ``"none"``: the raw input (use it when the transform already normalises).
+
+The choice was measured (``benchmarks/bench_train.py --norm-study``): see the module's README
+section in the lead's notes / the benchmark output. A LayerNorm over the channel axis is not
+offered: with 3 channels it normalises across Z/N/E at each frequency and throws away the spectral
+shape the classifier needs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "INPUT_NORMS",
+    "POOLINGS",
+    "LSTMModel",
+    "LSTMAttentionModel",
+    "MODELS",
+    "build_model",
+    "model_summary",
+]
+
+INPUT_NORMS = ("log_batch", "batch", "log", "none")
+POOLINGS = ("attention", "mean")
+
+
+# --------------------------------------------------------------------------- validation
+def _check_int(name: str, value: Any, minimum: int = 1) -> int:
+    # bool is an int subclass; True as a layer count is a bug, not a 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_dropout(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"dropout must be a float in [0, 1), got {value!r} ({type(value).__name__})")
+    if not (0.0 <= float(value) < 1.0) or math.isnan(float(value)):
+        raise ValueError(f"dropout must be in [0, 1), got {value}")
+    return float(value)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def _check_input(x: torch.Tensor, channels: int) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"model input must be a torch.Tensor (batch, seq_len, channels), got {type(x).__name__}")
+    if x.dim() != 3 or x.shape[-1] != channels:
+        raise ValueError(
+            f"model input must have shape (batch, seq_len, channels={channels}), got {tuple(x.shape)}; "
+            "a single event needs a batch axis: x.unsqueeze(0)"
+        )
+
+
+# --------------------------------------------------------------------------- building blocks
+class InputNorm(nn.Module):
+    """Normalise ``(batch, seq_len, channels)`` spectra before the LSTM; see the module docstring."""
+
+    def __init__(self, channels: int, mode: str = "log_batch") -> None:
+        super().__init__()
+        self.mode = _check_choice("input_norm", mode, INPUT_NORMS)
+        self.log = mode in ("log_batch", "log")
+        self.norm = nn.BatchNorm1d(channels) if mode in ("log_batch", "batch") else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.log:
+            # symmetric, so an input that is already log-scaled (negative values) stays finite
+            x = torch.sign(x) * torch.log1p(x.abs())
+        if self.norm is not None:
+            # BatchNorm1d wants (batch, channels, length)
+            x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}"
+
+
+class _ConfigMixin:
+    """``.config`` holds the constructor arguments; ``repr`` of a model shows them first."""
+
+    config: dict[str, Any]
+
+    def extra_repr(self) -> str:  # nn.Module prints this on the first line
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+# --------------------------------------------------------------------------- models
+class LSTMModel(_ConfigMixin, nn.Module):
+    """Stacked LSTM over the frequency axis; classifies from the last layer's final hidden state.
+
+    Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
+
+        x                         (B, T, C)
+        InputNorm(input_norm)     (B, T, C)
+        LSTM(C -> H, layers,      (B, T, H) outputs; h_n (layers, B, H)
+             dropout between layers)
+        h_n[-1]                   (B, H)     final hidden state of the last layer
+        Dropout(dropout)          (B, H)
+        Linear(H -> K)            (B, K)     logits
+
+    Args:
+        channels: input features per step (3 for Z, N, E).
+        classes: number of classes (>= 2).
+        hidden: LSTM hidden size.
+        layers: stacked LSTM layers.
+        dropout: in [0, 1); between LSTM layers (when ``layers > 1``) and before the classifier.
+        input_norm: one of ``INPUT_NORMS``; see the module docstring.
+    """
+
+    def __init__(
+        self,
+        channels: int = 3,
+        classes: int = 2,
+        hidden: int = 64,
+        layers: int = 2,
+        dropout: float = 0.3,
+        input_norm: str = "log_batch",
+    ) -> None:
+        super().__init__()
+        self.config = {
+            "channels": _check_int("channels", channels),
+            "classes": _check_int("classes", classes, minimum=2),
+            "hidden": _check_int("hidden", hidden),
+            "layers": _check_int("layers", layers),
+            "dropout": _check_dropout(dropout),
+            "input_norm": _check_choice("input_norm", input_norm, INPUT_NORMS),
+        }
+        self.channels, self.classes = channels, classes
+        self.input_norm = InputNorm(channels, input_norm)
+        self.lstm = nn.LSTM(
+            channels, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, seq_len, channels)`` -> logits ``(batch, classes)``."""
+        _check_input(x, self.channels)
+        x = self.input_norm(x)
+        _, (h_n, _) = self.lstm(x)
+        return self.classifier(self.dropout(h_n[-1]))
+
+
+class LSTMAttentionModel(_ConfigMixin, nn.Module):
+    """Stacked LSTM, multi-head self-attention over its outputs (residual + LayerNorm), pooling, MLP head.
+
+    Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
+
+        x                              (B, T, C)
+        InputNorm(input_norm)          (B, T, C)
+        LSTM(C -> H, layers)           (B, T, H)  every step's output, not only the last
+        MultiheadAttention(H, heads)   (B, T, H)  each frequency step attends to all others
+        LayerNorm(lstm + attention)    (B, T, H)  residual connection, then normalisation
+        pool over T                    (B, H)     "attention": softmax(Linear(H -> 1)) weights;
+                                                  "mean": plain average over steps
+        Linear(H -> H), GELU, Dropout  (B, H)
+        Linear(H -> K)                 (B, K)     logits
+
+    The attention pooling weights of the last forward pass are kept in ``.last_pool_weights``
+    ``(B, T)`` (which frequency bins the model looked at) when ``pooling="attention"``.
+
+    Args:
+        channels, classes, hidden, layers, dropout, input_norm: as for :class:`LSTMModel`.
+        heads: attention heads; ``hidden`` must be divisible by ``heads``.
+        pooling: ``"attention"`` (default) or ``"mean"``.
+    """
+
+    def __init__(
+        self,
+        channels: int = 3,
+        classes: int = 2,
+        hidden: int = 64,
+        layers: int = 2,
+        heads: int = 2,
+        dropout: float = 0.3,
+        input_norm: str = "log_batch",
+        pooling: str = "attention",
+    ) -> None:
+        super().__init__()
+        hidden = _check_int("hidden", hidden)
+        heads = _check_int("heads", heads)
+        if hidden % heads:
+            raise ValueError(
+                f"hidden must be divisible by heads, got hidden={hidden}, heads={heads}; "
+                f"choose e.g. heads in {[h for h in range(1, min(hidden, 8) + 1) if hidden % h == 0]}"
+            )
+        self.config = {
+            "channels": _check_int("channels", channels),
+            "classes": _check_int("classes", classes, minimum=2),
+            "hidden": hidden,
+            "layers": _check_int("layers", layers),
+            "heads": heads,
+            "dropout": _check_dropout(dropout),
+            "input_norm": _check_choice("input_norm", input_norm, INPUT_NORMS),
+            "pooling": _check_choice("pooling", pooling, POOLINGS),
+        }
+        self.channels, self.classes, self.pooling = channels, classes, pooling
+        self.input_norm = InputNorm(channels, input_norm)
+        self.lstm = nn.LSTM(
+            channels, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+        self.attention = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
+        self.norm = nn.LayerNorm(hidden)
+        self.pool_score = nn.Linear(hidden, 1) if pooling == "attention" else None
+        self.head = nn.Sequential(
+            nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, classes)
+        )
+        self.last_pool_weights: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, seq_len, channels)`` -> logits ``(batch, classes)``."""
+        _check_input(x, self.channels)
+        x = self.input_norm(x)
+        h, _ = self.lstm(x)  # (B, T, H)
+        a, _ = self.attention(h, h, h, need_weights=False)
+        h = self.norm(h + a)
+        if self.pool_score is not None:
+            w = torch.softmax(self.pool_score(h).squeeze(-1), dim=1)  # (B, T)
+            self.last_pool_weights = w.detach()
+            pooled = torch.bmm(w.unsqueeze(1), h).squeeze(1)  # (B, H)
+        else:
+            pooled = h.mean(dim=1)
+        return self.head(pooled)
+
+
+# --------------------------------------------------------------------------- registry
+MODELS: dict[str, type[nn.Module]] = {"lstm": LSTMModel, "lstm_attention": LSTMAttentionModel}
+
+
+def build_model(name: str, *, seed: int | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered model by name: ``build_model("lstm", hidden=32, classes=3)``.
+
+    With ``seed`` the weights are initialised from ``torch.manual_seed(seed)`` inside
+    ``torch.random.fork_rng``, so the same seed gives the same initial weights and the caller's
+    global RNG state is left as it was.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    if seed is None:
+        return MODELS[name](**kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MODELS[name](**kwargs)
+
+
+def model_summary(model: nn.Module, input_shape: tuple[int, ...] = (1, 257, 3), **kwargs: Any):
+    """torchinfo summary of ``model`` for an input of ``input_shape`` ``(batch, seq_len, channels)``.
+
+    Returns torchinfo's ``ModelStatistics``: ``print()`` it in a script, or leave it as the last
+    expression of a notebook cell. Extra keyword arguments go to ``torchinfo.summary``. The model's
+    train/eval mode and global RNG state are left as they were.
+    """
+    from torchinfo import summary
+
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (batch, seq_len, channels), got {tuple(input_shape)}")
+    param = next(model.parameters(), None)
+    options = {
+        "input_size": tuple(input_shape),
+        "col_names": ("input_size", "output_size", "num_params"),
+        "depth": 3,
+        "verbose": 0,
+        "device": param.device if param is not None else "cpu",
+        "mode": "eval",
+    }
+    options.update(kwargs)
+    was_training = model.training
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return summary(model, **options)
+    finally:
+        model.train(was_training)

@@ -1,0 +1,160 @@
+"""Models: shapes, gradients, validation, registry, save/load, summary."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seiswork.models import (
+    INPUT_NORMS,
+    MODELS,
+    LSTMAttentionModel,
+    LSTMModel,
+    build_model,
+    model_summary,
+)
+
+TINY = {"hidden": 8, "layers": 2, "dropout": 0.1}
+
+
+def tiny(name: str, channels: int = 3, classes: int = 2, seed: int = 0, **kw):
+    return build_model(name, seed=seed, channels=channels, classes=classes, **{**TINY, **kw})
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("classes", [2, 4])
+def test_forward_shape(name, channels, classes):
+    model = tiny(name, channels=channels, classes=classes)
+    x = torch.rand(5, 33, channels) * 100  # spectra are non-negative and large
+    for mode in (True, False):
+        model.train(mode)
+        out = model(x)
+        assert out.shape == (5, classes)
+        assert out.dtype == torch.float32
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_batch_of_one_and_varied_length(name):
+    model = tiny(name).eval()
+    assert model(torch.rand(1, 257, 3)).shape == (1, 2)
+    assert model(torch.rand(2, 7, 3)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("input_norm", INPUT_NORMS)
+def test_backward_gives_finite_gradients_for_all_parameters(name, input_norm):
+    model = tiny(name, input_norm=input_norm).train()
+    x = torch.rand(4, 21, 3) * 50
+    loss = torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 0, 1]))
+    loss.backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, pname
+        assert torch.isfinite(p.grad).all(), pname
+
+
+def test_attention_pooling_variants_and_weights():
+    model = tiny("lstm_attention", pooling="attention").eval()
+    model(torch.rand(3, 10, 3))
+    w = model.last_pool_weights
+    assert w.shape == (3, 10)
+    torch.testing.assert_close(w.sum(1), torch.ones(3))
+    mean = tiny("lstm_attention", pooling="mean").eval()
+    assert mean(torch.rand(3, 10, 3)).shape == (3, 2)
+    assert mean.pool_score is None
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, match",
+    [
+        (LSTMModel, {"hidden": 0}, "hidden must be >= 1, got 0"),
+        (LSTMModel, {"layers": -1}, "layers must be >= 1, got -1"),
+        (LSTMModel, {"channels": 0}, "channels must be >= 1, got 0"),
+        (LSTMModel, {"classes": 1}, "classes must be >= 2, got 1"),
+        (LSTMModel, {"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+        (LSTMModel, {"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
+        (LSTMModel, {"input_norm": "layer"}, "input_norm must be one of"),
+        (LSTMAttentionModel, {"hidden": 10, "heads": 3}, "hidden must be divisible by heads, got hidden=10, heads=3"),
+        (LSTMAttentionModel, {"heads": 0}, "heads must be >= 1, got 0"),
+        (LSTMAttentionModel, {"pooling": "max"}, "pooling must be one of"),
+    ],
+)
+def test_validation_errors_name_parameter_and_value(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"hidden": 8.0}, {"layers": True}, {"dropout": "0.3"}, {"channels": None}])
+def test_wrong_types_raise_type_error(kwargs):
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
+        LSTMModel(**kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_bad_input_shape_is_explained(name):
+    model = tiny(name)
+    with pytest.raises(ValueError, match=r"channels=3.*got \(10, 3\).*unsqueeze"):
+        model(torch.rand(10, 3))
+    with pytest.raises(ValueError, match=r"got \(2, 10, 2\)"):
+        model(torch.rand(2, 10, 2))
+
+
+def test_registry_and_build_model():
+    assert MODELS == {"lstm": LSTMModel, "lstm_attention": LSTMAttentionModel}
+    assert isinstance(build_model("lstm"), LSTMModel)
+    model = build_model("lstm_attention", hidden=16, heads=4)
+    assert isinstance(model, LSTMAttentionModel)
+    assert model.config["heads"] == 4 and model.config["hidden"] == 16
+    with pytest.raises(ValueError, match="unknown model 'gru'.*lstm, lstm_attention"):
+        build_model("gru")
+
+
+def test_build_model_seed_is_reproducible_and_leaves_global_rng_alone():
+    state = torch.get_rng_state()
+    a, b, c = tiny("lstm", seed=1), tiny("lstm", seed=1), tiny("lstm", seed=2)
+    assert torch.equal(torch.get_rng_state(), state)
+    for (_, pa), (_, pb), (_, pc) in zip(a.state_dict().items(), b.state_dict().items(), c.state_dict().items()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_config_keeps_constructor_arguments(name):
+    model = tiny(name, channels=1, classes=3)
+    rebuilt = type(model)(**model.config)
+    assert rebuilt.config == model.config
+    assert model.config["channels"] == 1 and model.config["classes"] == 3 and model.config["hidden"] == 8
+    assert "hidden=8" in repr(model)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_save_load_gives_identical_outputs(name, tmp_path):
+    model = tiny(name)
+    # move BatchNorm running statistics away from their initial values first
+    model.train()
+    model(torch.rand(8, 15, 3) * 30)
+    model.eval()
+    path = tmp_path / "model.pt"
+    torch.save({"class": type(model).__name__, "config": model.config, "state": model.state_dict()}, path)
+    ckpt = torch.load(path, weights_only=True)
+    rebuilt = MODELS[name](**ckpt["config"])
+    rebuilt.load_state_dict(ckpt["state"])
+    rebuilt.eval()
+    x = torch.rand(4, 15, 3) * 30
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_summary(name):
+    model = tiny(name).train()
+    state = torch.get_rng_state()
+    summary = model_summary(model, input_shape=(1, 257, 3))
+    text = str(summary)
+    assert type(model).__name__ in text and "[1, 257, 3]" in text and "[1, 2]" in text
+    assert summary.total_params == sum(p.numel() for p in model.parameters())
+    assert model.training  # mode restored
+    assert torch.equal(torch.get_rng_state(), state)
+    with pytest.raises(ValueError, match="input_shape"):
+        model_summary(model, input_shape=(257, 3))
