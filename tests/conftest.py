@@ -54,4 +54,3 @@ def pytest_configure(config):
     import tempfile
 
     os.environ.setdefault("SEISWORK_RUN_DIR", tempfile.mkdtemp(prefix="seiswork-nbval-"))
-    os.environ.setdefault("MPLBACKEND", "Agg")
