@@ -352,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_conv.add_argument("src")
     p_conv.add_argument("dst")
     p_conv.add_argument("--channels", nargs="+", default=["Z", "N", "E"])
+    p_conv.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
 
     p_data = sub.add_parser("make-data", help="write the built-in synthetic data set")
     p_data.add_argument("--out", help="pickle path (default resources/default_events.pkl)")
@@ -380,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "convert":
             from seiswork.io import convert
 
-            path = convert(args.src, args.dst, channels=tuple(args.channels))
+            path = convert(args.src, args.dst, channels=tuple(args.channels), overwrite=args.overwrite)
             print(f"wrote {path}")
         elif args.command == "refresh-notebooks":
             refresh_notebooks(args.names or None)
