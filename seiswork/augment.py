@@ -187,8 +187,14 @@ class Augmentation(nn.Module):
         xb, restore = F.as_batch(x, type(self).__name__)
         return restore(self._run(xb, _params_to(params, xb.device)))
 
-    def _run(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return self._apply(x, params) if params else x  # empty params: disabled, identity
+    def _run(self, x: torch.Tensor, params: Params, owned: bool = False) -> torch.Tensor:
+        """Apply to a batch; ``owned=True`` means ``x`` is a scratch copy that may be overwritten."""
+        if not params:
+            return x  # empty params: disabled, identity
+        return self._apply_owned(x, params) if owned else self._apply(x, params)
+
+    def _apply_owned(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return self._apply(x, params)  # leaf maths returns new tensors anyway
 
     def forward(self, x: Any) -> Any:
         """Draw parameters for ``x`` and apply them (identity in eval mode). Same kind of output as input."""
@@ -289,7 +295,8 @@ class AddNoise(Augmentation):
         noise_seed = int(torch.randint(0, 2**62, (1,), generator=self._generator))
         device_gen = torch.Generator(device=device)
         device_gen.manual_seed(noise_seed)
-        noise = torch.randn(batch, length, channels, generator=device_gen, device=device)
+        # drawn channel-first, handed out as a (batch, time, channel) view: the layout functional works in
+        noise = torch.randn(batch, channels, length, generator=device_gen, device=device).transpose(1, 2)
         return {"snr_db": snr.to(device), "noise": noise}
 
     def _apply(self, x, params):
@@ -382,14 +389,21 @@ class RandomApply(Augmentation):
         inner = self.aug.draw(int(apply.sum()), length, device, channels=channels)
         return {"apply": apply.to(device), "params": inner}
 
-    def _apply(self, x, params):
+    def _apply(self, x, params, owned: bool = False):
         idx = params["apply"].nonzero().squeeze(1)
         if idx.numel() == 0 or not params["params"]:
             return x
         if idx.numel() == x.shape[0]:
-            return self.aug._run(x, params["params"])
-        y = self.aug._run(x.index_select(0, idx), params["params"])
-        return x.index_copy(0, idx, y)  # out of place: x is not modified
+            return self.aug._run(x, params["params"], owned)
+        # only the chosen events are computed, channel-first (F._cf is free on functional's outputs)
+        xc = F._cf(x)
+        y = F._cf(self.aug._run(F._tc(xc.index_select(0, idx)), params["params"], owned=True))
+        if owned:
+            return F._tc(xc.index_copy_(0, idx, y))
+        return F._tc(xc.index_copy(0, idx, y))  # out of place: the caller's x is kept
+
+    def _apply_owned(self, x, params):
+        return self._apply(x, params, owned=True)
 
     def select_params(self, params, index):
         idx = _index(index).to(params["apply"].device)
@@ -437,8 +451,13 @@ class Compose(Augmentation):
         return {"transforms": [t.draw(batch, length, device, channels=channels) for t in self.transforms]}
 
     def _apply(self, x, params):
+        # one channel-first scratch copy up front; the steps after it may then work in place
+        x = F._tc(torch.empty_like(x.transpose(1, 2), memory_format=torch.contiguous_format).copy_(x.transpose(1, 2)))
+        return self._apply_owned(x, params)
+
+    def _apply_owned(self, x, params):
         for t, p in zip(self.transforms, params["transforms"]):
-            x = t._run(x, p)
+            x = t._run(x, p, owned=True)
         return x
 
     def select_params(self, params, index):

@@ -2,7 +2,8 @@
 
 Every function takes one event ``(time, channel)`` or a batch ``(batch, time, channel)``, as a numpy array
 or a torch tensor on any device, and returns the same kind (numpy in -> numpy out, tensor in -> tensor out
-on the same device) as float32. Per-event parameters are a scalar (the same for every event) or a
+on the same device) as float32. Results of the waveform functions are transposed views of channel-first memory
+(not contiguous; call ``.contiguous()``/``np.ascontiguousarray`` if you need that). Per-event parameters are a scalar (the same for every event) or a
 sequence/array/tensor of length ``batch``. Inputs are never modified.
 
 The modules in :mod:`seiswork.augment` and :mod:`seiswork.transforms` draw the random parameters and
@@ -90,6 +91,27 @@ def _per_event(value: PerEvent, batch: int, name: str, dtype: torch.dtype, devic
     return t
 
 
+def _cf(xb: torch.Tensor) -> torch.Tensor:
+    """``(batch, time, channel)`` -> channel-first ``(batch, channel, time)``, contiguous.
+
+    The work is done channel-first: time is then the contiguous axis, so per-time gathers, interpolation
+    weights and FFT frames vectorise (with 3 channels innermost they do not). Free when ``xb`` is already a
+    transposed view of channel-first memory, which is what every function here returns.
+    """
+    return xb.transpose(1, 2).contiguous()
+
+
+def _tc(yc: torch.Tensor) -> torch.Tensor:
+    """Channel-first result -> ``(batch, time, channel)`` view (no copy; not contiguous)."""
+    return yc.transpose(1, 2)
+
+
+def _gather_time(xc: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``out[b, c, j] = xc[b, c, idx[b, j]]`` for channel-first ``xc`` and ``idx`` of shape ``(batch, time)``."""
+    b, c, _ = xc.shape
+    return torch.gather(xc, 2, idx[:, None, :].expand(b, c, idx.shape[1]))
+
+
 def time_shift(x: Array, shift_samples: PerEvent) -> Array:
     """Circular shift along time by ``shift_samples`` (int, or one int per event).
 
@@ -97,11 +119,18 @@ def time_shift(x: Array, shift_samples: PerEvent) -> Array:
     pushed past the end wrap around to the start. Shape ``(time, channel)`` or ``(batch, time, channel)``.
     """
     xb, restore = as_batch(x)
-    b, t, c = xb.shape
-    shift = _per_event(shift_samples, b, "shift_samples", torch.int64, xb.device)
-    # out[:, i] = x[:, (i - k) mod t]: one gather handles a different k per event
-    idx = torch.remainder(torch.arange(t, device=xb.device)[None, :] - shift[:, None], t)
-    return restore(torch.gather(xb, 1, idx[:, :, None].expand(b, t, c)))
+    b, t, _ = xb.shape
+    shift = torch.remainder(_per_event(shift_samples, b, "shift_samples", torch.int64, xb.device), t)
+    # out[:, j] = x[:, (j - k) mod t]: one gather handles a different k per event
+    idx = torch.arange(t, device=xb.device)[None, :] - shift[:, None]
+    idx = torch.where(idx < 0, idx + t, idx)
+    return restore(_tc(_gather_time(_cf(xb), idx)))
+
+
+def _power(xc: torch.Tensor) -> torch.Tensor:
+    """Mean square per event over channel and time, ``(batch,)``."""
+    flat = xc.reshape(xc.shape[0], -1)
+    return torch.linalg.vector_norm(flat, dim=1).square() / max(flat.shape[1], 1)
 
 
 def add_noise(x: Array, noise: Array, snr_db: PerEvent) -> Array:
@@ -118,19 +147,18 @@ def add_noise(x: Array, noise: Array, snr_db: PerEvent) -> Array:
     nb, _ = as_batch(noise, "noise")
     if nb.shape != xb.shape:
         raise ValueError(f"add_noise: noise shape {tuple(nb.shape)} must equal the signal shape {tuple(xb.shape)}")
-    nb = nb.to(xb.device)
+    xc, nc = _cf(xb), _cf(nb.to(xb.device))
     snr = _per_event(snr_db, xb.shape[0], "snr_db", torch.float32, xb.device)
-    p_signal = xb.square().mean(dim=(1, 2))
-    p_noise = nb.square().mean(dim=(1, 2)).clamp_min(torch.finfo(torch.float32).tiny)
-    scale = torch.sqrt(p_signal / (p_noise * torch.pow(10.0, snr / 10.0)))
-    return restore(xb + nb * scale[:, None, None])
+    p_noise = _power(nc).clamp_min(torch.finfo(torch.float32).tiny)
+    scale = torch.sqrt(_power(xc) / (p_noise * torch.pow(10.0, snr / 10.0)))
+    return restore(_tc(torch.addcmul(xc, nc, scale[:, None, None])))
 
 
 def amplitude_scale(x: Array, scale: PerEvent) -> Array:
     """Multiply each event by ``scale`` (a scalar or one factor per event)."""
     xb, restore = as_batch(x)
     s = _per_event(scale, xb.shape[0], "scale", torch.float32, xb.device)
-    return restore(xb * s[:, None, None])
+    return restore(_tc(_cf(xb) * s[:, None, None]))
 
 
 def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
@@ -149,8 +177,9 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     r = _per_event(rate, b, "rate", torch.float32, xb.device)
     if not bool(torch.all(torch.isfinite(r) & (r > 0))):
         raise ValueError(f"time_stretch: rate must be finite and > 0, got {r.tolist()}")
+    xc = _cf(xb)
     if t == 1:
-        return restore(xb.clone())
+        return restore(_tc(xc.clone()))
     last = t - 1
     pos = torch.arange(t, device=xb.device, dtype=torch.float32)[None, :] / r[:, None]  # (batch, time)
     outside = pos > last
@@ -161,13 +190,12 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     else:
         pos = pos.clamp(max=last)
     i0 = pos.floor().to(torch.int64).clamp(0, last - 1)
-    w = (pos - i0.to(torch.float32))[:, :, None]
-    x0 = torch.gather(xb, 1, i0[:, :, None].expand(b, t, c))
-    x1 = torch.gather(xb, 1, (i0 + 1)[:, :, None].expand(b, t, c))
-    y = torch.lerp(x0, x1, w.expand(b, t, c))  # exact at w == 0 and w == 1, so rate 1 is the identity
+    w = (pos - i0.to(torch.float32))[:, None, :].expand(b, c, t)
+    # lerp is exact at w == 0 and w == 1, so rate 1 is the identity
+    y = torch.lerp(_gather_time(xc, i0), _gather_time(xc, i0 + 1), w)
     if pad_mode == "zeros":
-        y = y.masked_fill(outside[:, :, None], 0.0)
-    return restore(y)
+        y = y.masked_fill(outside[:, None, :], 0.0)
+    return restore(_tc(y))
 
 
 def _window(name: str, n: int, device: torch.device) -> torch.Tensor:
@@ -181,8 +209,8 @@ def spectrum(
 ) -> Array:
     """One-sided magnitude spectrum, ``fft_size // 2 + 1`` bins from 0 Hz to Nyquist, per channel.
 
-    Shape ``(time, channel) -> (fft_size // 2 + 1, channel)`` or ``(batch, time, channel) -> (batch, bins, channel)``;
-    bin ``k`` is ``k * sampling_rate / fft_size`` Hz.
+    Shape ``(time, channel) -> (fft_size // 2 + 1, channel)`` or ``(batch, time, channel) -> (batch, bins, channel)``
+    (contiguous); bin ``k`` is ``k * sampling_rate / fft_size`` Hz.
 
     ``mode="welch"`` (default) uses the whole event: segments of ``fft_size`` samples with 50% overlap (plus one
     segment aligned to the end when the hop does not land there, so every sample counts), each multiplied by the
@@ -210,10 +238,10 @@ def spectrum(
             f"spectrum: fft_size={fft_size} needs events of at least {fft_size} samples, got {t} "
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
-    sig = xb.transpose(1, 2)  # (batch, channel, time): frames are cut along the last axis
     if mode == "first":
-        frames = sig[..., None, :fft_size]
+        frames = _cf(xb[:, :fft_size])[..., None, :]  # (batch, channel, 1, fft_size)
     else:
+        sig = _cf(xb)  # frames are cut along the contiguous time axis
         hop = fft_size // 2
         frames = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
         covered = (frames.shape[-2] - 1) * hop + fft_size
@@ -221,7 +249,7 @@ def spectrum(
             frames = torch.cat([frames, sig[..., None, t - fft_size :]], dim=-2)
     w = _window(window, fft_size, xb.device)
     spec = torch.fft.rfft(frames * w, dim=-1)
-    power = torch.view_as_real(spec).square().sum(-1).mean(dim=-2)  # (batch, channel, bins)
+    power = (spec.real.square() + spec.imag.square()).mean(dim=-2)  # (batch, channel, bins)
     mag = torch.sqrt(power / w.square().sum())
     if log:
         mag = torch.log1p(mag)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import math
 import sys
@@ -83,7 +84,7 @@ HISTORY_COLUMNS = [
 CHECKPOINT_FORMAT = "seiswork-checkpoint/1"
 BEST, LAST = "best.pt", "last.pt"
 # stream ids for the per-epoch seeds (shuffle, augmentation, dropout) derived from (seed, epoch)
-_SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
+_SHUFFLE, _AUGMENT, _DROPOUT, _FOREIGN = 1, 2, 3, 4
 
 
 # =========================================================================== small helpers
@@ -126,28 +127,37 @@ def _stream_seed(seed: int, epoch: int, stream: int) -> int:
 
 
 def _reseed(transform: Any, seed: int) -> None:
-    """Reseed every random module of ``transform`` from ``seed`` (no-op for None / deterministic ones)."""
+    """Reseed every random stream of ``transform`` from ``seed`` (no-op for None / deterministic transforms).
+
+    seiswork augmentations are reseeded by ``seiswork.transforms.seed_pipeline``; any other module exposing
+    ``reseed(seed)`` (a user's own augmentation) gets its own seed derived from ``(seed, k)``.
+    """
     if transform is None:
         return
     try:
+        from seiswork.augment import Augmentation
         from seiswork.transforms import seed_pipeline
-    except ModuleNotFoundError as exc:  # transforms.py not there (only a real ImportError inside it propagates)
-        if exc.name != "seiswork.transforms":
+    except ModuleNotFoundError as exc:  # modules not there; a real ImportError inside them propagates
+        if exc.name not in ("seiswork.transforms", "seiswork.augment"):
             raise
-        seed_pipeline = None
-    if seed_pipeline is not None and isinstance(transform, nn.Module):
+        Augmentation, seed_pipeline = (), None
+    if seed_pipeline is not None:
         seed_pipeline(transform, seed)
-        return
+    # the outermost other modules that reseed themselves (their children are theirs to reseed)
+    owners: list[Any] = []
 
-    # fallback: the outermost modules that know how to reseed themselves (Compose reseeds its children)
     def walk(module: Any) -> None:
+        if isinstance(module, Augmentation):
+            return
         if callable(getattr(module, "reseed", None)):
-            module.reseed(seed)
+            owners.append(module)
         elif isinstance(module, nn.Module):
             for child in module.children():
                 walk(child)
 
     walk(transform)
+    for k, module in enumerate(owners):
+        module.reseed(_stream_seed(seed, k, _FOREIGN))
 
 
 def _set_mode(transform: Any, training: bool) -> bool | None:
@@ -157,6 +167,14 @@ def _set_mode(transform: Any, training: bool) -> bool | None:
         transform.train(training)
         return previous
     return None
+
+
+def _to_device(transform: Any, device: torch.device) -> None:
+    """Move a transform's parameters/buffers to ``device``; seiswork's augmentations hold none (their CPU
+    generators draw parameters that they move to the data's device themselves), so they are left alone."""
+    if isinstance(transform, nn.Module) and any(True for _ in itertools.chain(transform.parameters(),
+                                                                             transform.buffers())):
+        transform.to(device)
 
 
 def _model_classes(model: nn.Module) -> int | None:
@@ -274,8 +292,7 @@ class _Batches:
     def _fast_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = None
         if shuffle_seed is not None:
-            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(shuffle_seed))
-            order = order.to(self.x.device)
+            order = _permutation(self.n, shuffle_seed).to(self.x.device)
         for start in range(0, self.n, self.batch_size):
             if order is None:
                 xb, yb = self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
@@ -289,12 +306,14 @@ class _Batches:
         if shuffle_seed is not None and self.num_workers == 0:
             # the per-item transform draws in this process: reseed it per epoch like the batched path
             _reseed(transform, _stream_seed(shuffle_seed, 0, _AUGMENT))
-        generator = torch.Generator().manual_seed(shuffle_seed if shuffle_seed is not None else 0)
+        # the same permutation as the fast path (DataLoader's own shuffle would first draw worker seeds
+        # from the generator, giving another order); workers' base seed comes from the generator
+        order = None if shuffle_seed is None else _permutation(self.n, shuffle_seed).tolist()
         loader = torch.utils.data.DataLoader(
             self.dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle_seed is not None,
-            generator=generator,
+            sampler=order,
+            generator=torch.Generator().manual_seed(shuffle_seed if shuffle_seed is not None else 0),
             num_workers=self.num_workers,
             worker_init_fn=_worker_init if self.num_workers else None,
             pin_memory=self.device.type == "cuda",
@@ -302,6 +321,10 @@ class _Batches:
         for xb, yb in loader:
             xb = torch.as_tensor(xb, dtype=torch.float32)
             yield xb.to(self.device, non_blocking=True), torch.as_tensor(yb, dtype=torch.int64).to(self.device)
+
+
+def _permutation(n: int, seed: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
 def _worker_init(worker_id: int) -> None:
@@ -489,8 +512,7 @@ def fit(
     device = get_device(device)
     model.to(device)
     for t in (train_transform, eval_transform):
-        if isinstance(t, nn.Module):
-            t.to(device)
+        _to_device(t, device)
     train_batches = _Batches(train, batch_size, device, num_workers, "train")
     val_batches = _Batches(val, eval_batch_size, device, num_workers, "val")
     if train_transform is not None and eval_transform is None and val_batches.fast:
@@ -747,8 +769,7 @@ def predict(
     """Logits ``(n, classes)`` float32 and labels ``(n,)`` int64 of a dataset, in dataset order (model in eval mode)."""
     device = get_device(device)
     model.to(device)
-    if isinstance(transform, nn.Module):
-        transform.to(device)
+    _to_device(transform, device)
     return _predict(model, _Batches(data, _check_int("batch_size", batch_size), device, 0, "test"), transform, device)
 
 
