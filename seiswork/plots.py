@@ -255,7 +255,8 @@ def class_counts(
 
     ``labels``: one label per event (array-like); or a split summary, either a DataFrame of counts with
     one row per class and one column per part (``train``/``val``/``test``) or a mapping
-    ``{part: labels}``, drawn as grouped bars. ``classes`` orders (and names, for integer labels) the classes.
+    ``{part: labels}``, drawn as grouped bars (a ``total`` row/column, as in
+    ``WaveformDataAdapter.summary()``, is left out). ``classes`` orders (and names, for integer labels) the classes.
     """
     if isinstance(labels, Mapping) and not isinstance(labels, pd.DataFrame):
         parts, order = {}, []
@@ -266,7 +267,9 @@ def class_counts(
         labels = pd.DataFrame(parts).reindex(order).fillna(0).astype(int)
         classes = None  # already applied (and mapped to names for integer labels)
     if isinstance(labels, pd.DataFrame):
-        counts = labels
+        # a split summary may carry a "total" row and column (WaveformDataAdapter.summary()): the bars show parts
+        counts = labels.drop(index=[i for i in labels.index if str(i).lower() == "total"],
+                             columns=[c for c in labels.columns if str(c).lower() == "total"])
         if counts.empty:
             raise ValueError("class_counts got an empty DataFrame of counts")
         if classes is not None:
@@ -485,8 +488,8 @@ def augmentation_before_after(
         # fixed margins instead of tight_layout: the tuner redraws this figure on every slider move, and
         # tight_layout (log-axis tick extents) costs about as much as drawing it
         height = fig.get_figheight()
-        lines = 1 + (note.count("\n") + 1 if note else 0)
-        fig.subplots_adjust(left=0.07, right=0.985, bottom=0.5 / height, top=1 - (0.35 + 0.22 * lines) / height,
+        lines = head.count("\n") + 1 + (note.count("\n") + 1 if note else 0)
+        fig.subplots_adjust(left=0.07, right=0.985, bottom=0.5 / height, top=1 - (0.3 + 0.27 * lines) / height,
                             hspace=0.55, wspace=0.2)
     return fig
 
@@ -664,10 +667,14 @@ def compare_runs(
     table = {}
     for name, report in metrics.items():
         report = dict(report)
+        for nested in ("test", "metrics"):  # a metrics.json may nest the test metrics one level down
+            if not all(k in report for k in keys) and isinstance(report.get(nested), Mapping):
+                report = {**dict(report[nested]), **report}
         missing = [k for k in keys if k not in report]
         if missing:
-            raise ValueError(f"run {name!r} has no metric(s) {missing}; it has {sorted(report)}. Pass keys= that every run has")
-        table[name] = [float(report[k]) for k in keys]
+            raise ValueError(f"run {name!r} has no metric(s) {missing}; it has {sorted(map(str, report))}. "
+                             f"Pass keys= that every run has")
+        table[name] = [float(report[k]) if report[k] is not None else np.nan for k in keys]
     fig, ax = _new_axes(ax, (1.8 + 1.6 * len(keys), 3.8))
     n = len(table)
     width = 0.8 / n

@@ -1,0 +1,404 @@
+"""seiswork.plots: every function returns a Figure with the expected panels and the data it was given."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display in tests
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from seiswork import plots  # noqa: E402
+
+from tests.conftest import make_seed_events  # noqa: E402
+
+CLASSES = ("earthquake", "explosion")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")  # figures are pyplot-managed: close them so tests do not leak memory
+
+
+@pytest.fixture(autouse=True)
+def _no_show(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("plot functions must not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", fail)
+
+
+def _stack_with_nan(events, channels=("Z", "N", "E")):
+    longest = max(len(e) for e in events)
+    out = np.full((len(events), longest, len(channels)), np.nan)
+    for i, e in enumerate(events):
+        out[i, : len(e)] = e[list(channels)].to_numpy()
+    return out
+
+
+def _bar_heights(ax):
+    return [p.get_height() for p in ax.patches]
+
+
+# ------------------------------------------------------------------------------------------ style
+def test_import_does_not_change_style_and_set_style_does():
+    before = dict(plt.rcParams)
+    import importlib
+
+    importlib.reload(plots)
+    assert dict(plt.rcParams) == before
+    with plt.rc_context():
+        plots.set_style()
+        assert plt.rcParams["figure.dpi"] == 100
+
+
+# ------------------------------------------------------------------------------------------ class counts
+def test_class_counts_bar_heights_equal_counts():
+    labels = np.array(["earthquake"] * 7 + ["explosion"] * 3)
+    fig = plots.class_counts(labels)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert _bar_heights(ax) == [7, 3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["earthquake", "explosion"]
+    texts = [t.get_text() for t in ax.texts]
+    assert "7 (70%)" in texts and "3 (30%)" in texts
+    assert "n=10" in ax.get_title()
+    assert ax.get_ylabel() and ax.get_xlabel()
+
+
+def test_class_counts_integer_labels_named_by_classes_and_order():
+    fig = plots.class_counts(np.array([0, 1, 1, 1]), classes=["explosion", "earthquake"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["explosion", "earthquake"]
+    assert _bar_heights(ax) == [1, 3]
+
+
+def test_class_counts_uses_given_ax():
+    fig, ax = plt.subplots()
+    out = plots.class_counts(["a", "b", "b"], ax=ax)
+    assert out is fig and _bar_heights(ax) == [1, 2]
+
+
+def test_class_counts_per_part_from_dataframe_and_mapping():
+    table = pd.DataFrame({"train": [10, 6], "val": [2, 1], "test": [4, 3]}, index=list(CLASSES))
+    fig = plots.class_counts(table)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 6
+    # bars are drawn part by part: train bars, then val, then test
+    assert _bar_heights(ax) == [10, 6, 2, 1, 4, 3]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "val", "test"]
+
+    # WaveformDataAdapter.summary() adds a total row and column: they are not bars
+    summary = table.assign(total=table.sum(axis=1))
+    summary.loc["total"] = summary.sum(axis=0)
+    ax_sum = plots.class_counts(summary).axes[0]
+    assert _bar_heights(ax_sum) == [10, 6, 2, 1, 4, 3]
+    assert "n=26" in ax_sum.get_title()
+
+    parts = {"train": ["earthquake"] * 10 + ["explosion"] * 6, "test": ["earthquake"] * 4 + ["explosion"] * 3}
+    ax2 = plots.class_counts(parts).axes[0]
+    assert _bar_heights(ax2) == [10, 6, 4, 3]
+
+
+def test_class_counts_rejects_unknown_class_and_wrong_ax():
+    with pytest.raises(ValueError, match="do not occur"):
+        plots.class_counts(["a", "b"], classes=["a", "c"])
+    with pytest.raises(TypeError, match="Axes"):
+        plots.class_counts(["a"], ax="not an axes")
+
+
+# ------------------------------------------------------------------------------------------ lengths
+def test_lengths_histogram_from_events_ignores_nan_padding():
+    events, labels, _ = make_seed_events(n=8)
+    finite = [int(e[["Z", "N", "E"]].notna().all(axis=1).sum()) for e in events]
+    fig = plots.lengths_histogram(events, sampling_rate=100.0, labels=labels)
+    ax = fig.axes[0]
+    shortest = ax.lines[0].get_xdata()[0]
+    assert shortest == pytest.approx(min(finite) / 100.0)
+    assert ax.get_xlabel() == "Length (s)"
+    assert any(c in t.get_text() for t in ax.get_legend().get_texts() for c in CLASSES)
+
+
+def test_lengths_histogram_from_numbers_in_samples():
+    fig = plots.lengths_histogram([100, 200, 200, 300])
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Length (samples)"
+    assert sum(_bar_heights(ax)) == 4
+    with pytest.raises(ValueError, match="non-negative"):
+        plots.lengths_histogram([100, -1])
+
+
+# ------------------------------------------------------------------------------------------ fan chart
+def test_nanquantile_matches_numpy_including_all_nan_columns():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(37, 50, 3))
+    a[rng.random(a.shape) < 0.3] = np.nan
+    a[:, 7, 1] = np.nan  # a column with no data
+    q = [0.5, 0.1, 0.25, 0.75, 0.9, 0.0, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(a, q, axis=0)
+    got = plots.nanquantile(a, q)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
+    assert np.isnan(got[:, 7, 1]).all()
+
+
+def test_fan_chart_median_equals_nanmedian_on_unequal_nan_padded_events():
+    events, labels, _ = make_seed_events(n=12)
+    fig = plots.fan_chart(events, labels, sampling_rate=100.0)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2 * 3  # classes x channels
+    stack = _stack_with_nan(events)
+    for r, cls in enumerate(CLASSES):
+        for j, ch in enumerate("ZNE"):
+            ax = fig.axes[r * 3 + j]
+            assert ax.get_title().startswith(f"{cls} — {ch}")
+            (median,) = [ln for ln in ax.lines if ln.get_label() == "median"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = np.nanmedian(stack[labels == cls][:, :, j], axis=0)
+            np.testing.assert_allclose(median.get_ydata(), expected, rtol=1e-5, equal_nan=True)
+            np.testing.assert_allclose(median.get_xdata(), np.arange(stack.shape[1]) / 100.0)
+            assert len(ax.collections) == 2  # the 10-90% and 25-75% bands
+    assert fig.axes[3].get_xlabel() == "Time (s)"
+    assert "counts" in fig.axes[0].get_ylabel()
+
+
+def test_fan_chart_band_edges_are_the_quantiles():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 64, 3)).astype(np.float32)
+    labels = np.array(["a"] * 40)
+    fig = plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.75, 0.9))
+    ax = fig.axes[0]
+    outer = ax.collections[0]
+    # the outer band polygon spans from the 10% quantile to the 90% quantile
+    ys = outer.get_paths()[0].vertices[:, 1]
+    q = np.quantile(x[:, :, 0], [0.1, 0.9], axis=0)
+    assert ys.min() == pytest.approx(q[0].min(), rel=1e-5)
+    assert ys.max() == pytest.approx(q[1].max(), rel=1e-5)
+    assert ax.get_xlabel() == "Time (samples)"
+
+
+def test_fan_chart_integer_labels_with_class_names_and_given_axes():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(10, 32, 2))
+    y = np.array([0, 1] * 5)
+    fig, axes = plt.subplots(2, 2)
+    out = plots.fan_chart(x, y, classes=["quake", "blast"], channels=("Z", "N"), axes=axes)
+    assert out is fig
+    assert axes[1, 1].get_title().startswith("blast — N (n=5)")
+    with pytest.raises(ValueError, match="panels"):
+        plots.fan_chart(x, y, classes=["quake", "blast"], channels=("Z", "N"), axes=plt.subplots(1, 2)[1])
+
+
+def test_fan_chart_frequency_domain_log_scale_and_median_of_spectra():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(9, 256, 3)).astype(np.float32)
+    labels = np.array(["a", "b", "c"] * 3)
+    fig = plots.fan_chart(x, labels, sampling_rate=50.0, domain="frequency", fft_size=64)
+    assert len(fig.axes) == 9
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "" and fig.axes[6].get_xlabel() == "Frequency (Hz)"
+    (median,) = [ln for ln in ax.lines if ln.get_label() == "median"]
+    spectra = plots.magnitude_spectrum(x[labels == "a"], fft_size=64)
+    np.testing.assert_allclose(median.get_ydata(), np.median(spectra[:, :, 0], axis=0), rtol=1e-6)
+    np.testing.assert_allclose(median.get_xdata(), np.fft.rfftfreq(64, 1 / 50.0))
+
+
+def test_fan_chart_frequency_domain_on_raw_nan_padded_events():
+    events, labels, _ = make_seed_events(n=6)
+    fig = plots.fan_chart(events, labels, domain="frequency", fft_size=128)
+    for ax in fig.axes:
+        (median,) = [ln for ln in ax.lines if ln.get_label() == "median"]
+        assert median.get_ydata().shape == (65,)
+        assert np.isfinite(median.get_ydata()).all()
+
+
+def test_fan_chart_accepts_torch_tensors():
+    torch = pytest.importorskip("torch")
+    x = torch.randn(6, 50, 3)
+    fig = plots.fan_chart(x, np.array(["a", "b"] * 3))
+    (median,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "median"]
+    np.testing.assert_allclose(median.get_ydata(), np.median(x.numpy()[0::2, :, 0], axis=0), rtol=1e-6)
+
+
+def test_fan_chart_rejects_bad_inputs():
+    x = np.zeros((4, 10, 3))
+    labels = ["a", "b", "a", "b"]
+    with pytest.raises(ValueError, match="domain"):
+        plots.fan_chart(x, labels, domain="wavelet")
+    with pytest.raises(ValueError, match="pairs"):
+        plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.9))
+    with pytest.raises(ValueError, match="labels has 3 entries"):
+        plots.fan_chart(x, labels[:3])
+    with pytest.raises(ValueError, match="channels"):
+        plots.fan_chart(x, labels, channels=("Z", "N"))
+    with pytest.raises(ValueError, match="lacks channel"):
+        plots.fan_chart([pd.DataFrame({"Z": [1.0], "N": [1.0]})], ["a"])
+    with pytest.raises(ValueError, match="sampling_rate"):
+        plots.fan_chart(x, labels, sampling_rate=-1)
+
+
+# ------------------------------------------------------------------------------------------ augmentation
+def test_augmentation_before_after_panels_and_data():
+    rng = np.random.default_rng(4)
+    before = rng.normal(size=(300, 3)).astype(np.float32)
+    after = np.roll(before, 20, axis=0) * 1.5
+    fig = plots.augmentation_before_after(before, after, sampling_rate=100.0, fft_size=128, note="TimeShift: +20")
+    assert len(fig.axes) == 3 * 2
+    wave_n, spec_n = fig.axes[2], fig.axes[3]  # row 1 = channel N
+    assert wave_n.get_title() == "N — waveform"
+    assert spec_n.get_title().startswith("N — magnitude spectrum")
+    np.testing.assert_allclose(wave_n.lines[0].get_ydata(), before[:, 1])
+    np.testing.assert_allclose(wave_n.lines[1].get_ydata(), after[:, 1])
+    assert [ln.get_label() for ln in wave_n.lines] == ["before", "after"]
+    assert spec_n.get_yscale() == "log"
+    np.testing.assert_allclose(spec_n.lines[1].get_ydata(), plots.magnitude_spectrum(after, 128)[:, 1], rtol=1e-6)
+    assert fig.axes[4].get_xlabel() == "Time (s)" and fig.axes[5].get_xlabel() == "Frequency (Hz)"
+    assert "TimeShift: +20" in fig._suptitle.get_text()
+
+
+def test_augmentation_before_after_accepts_dataframes_tensors_and_axes():
+    torch = pytest.importorskip("torch")
+    df = pd.DataFrame(np.ones((600, 3)), columns=["Z", "N", "E"])
+    df.iloc[:5] = np.nan  # padding is dropped
+    fig, axes = plt.subplots(3, 2)
+    out = plots.augmentation_before_after(df, torch.ones(600, 3), axes=axes)
+    assert out is fig
+    assert len(axes[0, 0].lines[0].get_ydata()) == 595
+    with pytest.raises(ValueError, match="channels"):
+        plots.augmentation_before_after(np.ones((600, 2)), np.ones((600, 2)))
+
+
+# ------------------------------------------------------------------------------------------ training
+def _history():
+    return pd.DataFrame({
+        "epoch": [1, 2, 3, 4],
+        "train_loss": [0.9, 0.7, 0.5, 0.4],
+        "val_loss": [0.95, 0.8, 0.85, 0.9],
+        "train_accuracy": [0.6, 0.7, 0.8, 0.85],
+        "val_accuracy": [0.55, 0.65, 0.62, 0.6],
+        "val_macro_f1": [0.5, 0.6, 0.6, 0.58],
+        "lr": [1e-3] * 4,
+    })
+
+
+def test_learning_curves_loss_and_metric_panels():
+    fig = plots.learning_curves(_history())
+    assert len(fig.axes) == 2
+    ax_loss, ax_metric = fig.axes
+    labels = [ln.get_label() for ln in ax_loss.lines]
+    assert "train_loss" in labels and "val_loss" in labels
+    (train_loss,) = [ln for ln in ax_loss.lines if ln.get_label() == "train_loss"]
+    np.testing.assert_allclose(train_loss.get_ydata(), [0.9, 0.7, 0.5, 0.4])
+    np.testing.assert_allclose(train_loss.get_xdata(), [1, 2, 3, 4])
+    assert {ln.get_label() for ln in ax_metric.lines} >= {"train_accuracy", "val_accuracy", "val_macro_f1"}
+    assert "lr" not in {ln.get_label() for ln in ax_metric.lines}
+    assert any("best val_loss (epoch 2)" in t.get_text() for t in ax_loss.get_legend().get_texts())
+    assert ax_loss.get_xlabel() == "Epoch"
+
+
+def test_learning_curves_accepts_dict_and_rejects_empty():
+    fig = plots.learning_curves({"train_loss": [1.0, 0.5]})
+    assert len(fig.axes) == 2
+    with pytest.raises(ValueError, match="empty"):
+        plots.learning_curves(pd.DataFrame())
+    with pytest.raises(ValueError, match="no loss"):
+        plots.learning_curves({"val_accuracy": [0.5]})
+
+
+def test_confusion_matrix_annotations_counts_and_row_percent():
+    cm = np.array([[8, 2], [1, 9]])
+    fig = plots.confusion_matrix(cm, CLASSES)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["8\n(80.0%)", "2\n(20.0%)", "1\n(10.0%)", "9\n(90.0%)"]
+    np.testing.assert_allclose(ax.images[0].get_array(), cm / cm.sum(1, keepdims=True))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(CLASSES)
+    assert ax.get_xlabel() == "Predicted class" and ax.get_ylabel() == "True class"
+    assert len(fig.axes) == 2  # the matrix and its colour bar
+
+    raw = plots.confusion_matrix(cm, CLASSES, normalize=False).axes[0]
+    np.testing.assert_array_equal(raw.images[0].get_array(), cm)
+
+
+def test_confusion_matrix_empty_row_and_bad_shapes():
+    ax = plots.confusion_matrix([[0, 0], [3, 1]], CLASSES).axes[0]
+    assert ax.texts[0].get_text() == "0\n(0.0%)"
+    with pytest.raises(ValueError, match="class names"):
+        plots.confusion_matrix(np.eye(3), CLASSES)
+    with pytest.raises(ValueError, match="square"):
+        plots.confusion_matrix(np.ones((2, 3)), CLASSES)
+
+
+def test_roc_curve_auc_in_legend():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    y = np.array(["earthquake", "explosion"] * 20)
+    score = (y == "explosion") * 0.5 + rng.random(40)
+    fig = plots.roc_curve(y, score)
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == f"AUC = {roc_auc_score(y == 'explosion', score):.3f}"
+    assert "explosion" in ax.get_title()
+
+    probs = np.column_stack([1 - score, score])
+    runs = plots.roc_curve(y == "explosion", {"lstm": probs, "attention": score[::-1]}).axes[0]
+    texts = [t.get_text() for t in runs.get_legend().get_texts()]
+    assert texts[0].startswith("lstm: AUC =") and texts[1].startswith("attention: AUC =")
+
+
+def test_roc_curve_from_an_evaluate_report_style_input():
+    # evaluate() gives integer labels, (n, 2) softmax probabilities and the class names
+    labels = np.array([0, 1, 0, 1, 1, 0])
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.45, 0.55], [0.7, 0.3]])
+    ax = plots.roc_curve(labels, probs, classes=CLASSES).axes[0]
+    assert ax.get_legend().get_texts()[0].get_text() == "AUC = 1.000"
+    assert ax.get_title().endswith("(positive class: explosion)")
+    assert ax.get_xlabel() == "False positive rate"
+
+
+def test_roc_curve_rejects_more_than_two_classes():
+    with pytest.raises(ValueError, match="two classes"):
+        plots.roc_curve([0, 1, 2], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="entries"):
+        plots.roc_curve([0, 1, 1], [0.1, 0.2])
+
+
+def test_compare_runs_grouped_bars():
+    metrics = {
+        "lstm": {"accuracy": 0.9, "balanced_accuracy": 0.88, "macro_f1": 0.87, "confusion_matrix": [[1]]},
+        "lstm_attention": pd.Series({"accuracy": 0.92, "balanced_accuracy": 0.9, "macro_f1": 0.91}),
+    }
+    fig = plots.compare_runs(metrics)
+    ax = fig.axes[0]
+    assert _bar_heights(ax) == pytest.approx([0.9, 0.88, 0.87, 0.92, 0.9, 0.91])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lstm", "lstm_attention"]
+    assert "0.920" in [t.get_text() for t in ax.texts]
+    nested = plots.compare_runs({"lstm": {"test": {"accuracy": 0.5, "balanced_accuracy": 0.4, "macro_f1": 0.3}}})
+    assert _bar_heights(nested.axes[0]) == pytest.approx([0.5, 0.4, 0.3])
+    with pytest.raises(ValueError, match="no metric"):
+        plots.compare_runs({"lstm": {"accuracy": 0.9}})
+
+
+# ------------------------------------------------------------------------------------------ saving
+def test_save_figure_writes_png_atomically(tmp_path):
+    fig = plots.class_counts(["a", "b"])
+    out = plots.save_figure(fig, tmp_path / "figures" / "counts.png")
+    assert out == tmp_path / "figures" / "counts.png"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["counts.png"]  # no temp file left
+    assert plots.save_figure(fig, tmp_path / "noext").suffix == ".png"
+    with pytest.raises(FileExistsError):
+        plots.save_figure(fig, out, overwrite=False)
+    with pytest.raises(TypeError):
+        plots.save_figure("fig", tmp_path / "x.png")
