@@ -2,8 +2,9 @@
 
 Every module takes one event ``(time, channel)`` or a batch ``(batch, time, channel)``, numpy or torch (any
 device), and returns float32 of the same kind: **numpy in -> numpy out, tensor in -> tensor out** on the input's
-device (``ToTensor`` at the end of a pipeline always yields a tensor). In a batch every event gets its own
-parameters and its own ``RandomApply`` coin.
+device (``ToTensor`` at the end of a pipeline always yields a tensor). Results are views of channel-first
+memory (not contiguous), the layout the maths is fast in. In a batch every event gets its own parameters and its
+own ``RandomApply`` coin; ``RandomApply`` draws for and computes only the events whose coin came up.
 
 Randomness never comes from a global RNG. Each module draws from a ``torch.Generator`` on the CPU (small
 parameter tensors, then moved to the data's device, so CPU and GPU runs draw the same parameters). A module used
@@ -75,6 +76,8 @@ def _check_seed(seed: Any, owner: str) -> Optional[int]:
 
 
 def _count(value: Any, name: str, minimum: int) -> int:
+    if type(value) is int and value >= minimum:  # the common case, without the slow ABC check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
         raise ValueError(f"draw: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
@@ -172,7 +175,9 @@ class Augmentation(nn.Module):
                 )
             return _params_to(self.last_params, device)
         params = self._draw(*shape, device)
-        self.last_params, self._last_shape = params, shape
+        # plain attributes: nn.Module.__setattr__ is slow and these are neither parameters nor modules
+        object.__setattr__(self, "last_params", params)
+        object.__setattr__(self, "_last_shape", shape)
         return params
 
     def apply(self, x: Any, params: Optional[Params] = None) -> Any:
@@ -450,15 +455,16 @@ class Compose(Augmentation):
     def _draw(self, batch, length, channels, device):
         return {"transforms": [t.draw(batch, length, device, channels=channels) for t in self.transforms]}
 
-    def _apply(self, x, params):
-        # one channel-first scratch copy up front; the steps after it may then work in place
-        x = F._tc(torch.empty_like(x.transpose(1, 2), memory_format=torch.contiguous_format).copy_(x.transpose(1, 2)))
-        return self._apply_owned(x, params)
+    def _apply(self, x, params, owned: bool = False):
+        for t, p in zip(self.transforms, params["transforms"]):
+            y = t._run(x, p, owned)
+            # every step returns either its input or fresh memory: once fresh, later steps may write into it
+            owned = owned or y is not x
+            x = y
+        return x
 
     def _apply_owned(self, x, params):
-        for t, p in zip(self.transforms, params["transforms"]):
-            x = t._run(x, p, owned=True)
-        return x
+        return self._apply(x, params, owned=True)
 
     def select_params(self, params, index):
         return {"transforms": [t.select_params(p, index) if p else p for t, p in zip(self.transforms, params["transforms"])]}

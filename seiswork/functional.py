@@ -12,7 +12,7 @@ call these functions (the torchaudio ``functional``/``transforms`` split).
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -198,10 +198,20 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     return restore(_tc(y))
 
 
-def _window(name: str, n: int, device: torch.device) -> torch.Tensor:
+@functools.lru_cache(maxsize=32)
+def _window(name: str, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The window and ``sqrt(sum(w**2))``; cached (read only) because building them costs more than a small FFT."""
     if name == "hann":
-        return torch.hann_window(n, periodic=True, dtype=torch.float32, device=device)
-    return torch.ones(n, dtype=torch.float32, device=device)
+        w = torch.hann_window(n, periodic=True, dtype=torch.float32, device=device)
+    else:
+        w = torch.ones(n, dtype=torch.float32, device=device)
+    return w, w.square().sum().sqrt()
+
+
+def _segment_power(frames: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``sum over segments of |rfft(w * frame)|**2``: ``(..., segments, n) -> (..., n // 2 + 1)``."""
+    spec = torch.fft.rfft(frames * w, dim=-1)
+    return (spec.real.square() + spec.imag.square()).sum(dim=-2)
 
 
 def spectrum(
@@ -238,19 +248,20 @@ def spectrum(
             f"spectrum: fft_size={fft_size} needs events of at least {fft_size} samples, got {t} "
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
+    w, w_norm = _window(window, fft_size, xb.device)
     if mode == "first":
-        frames = _cf(xb[:, :fft_size])[..., None, :]  # (batch, channel, 1, fft_size)
+        power = _segment_power(_cf(xb[:, :fft_size])[..., None, :], w)  # (batch, channel, bins)
     else:
         sig = _cf(xb)  # frames are cut along the contiguous time axis
         hop = fft_size // 2
         frames = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
-        covered = (frames.shape[-2] - 1) * hop + fft_size
-        if covered < t:  # the hop missed the tail: add one segment that ends at the last sample
-            frames = torch.cat([frames, sig[..., None, t - fft_size :]], dim=-2)
-    w = _window(window, fft_size, xb.device)
-    spec = torch.fft.rfft(frames * w, dim=-1)
-    power = (spec.real.square() + spec.imag.square()).mean(dim=-2)  # (batch, channel, bins)
-    mag = torch.sqrt(power / w.square().sum())
+        count = frames.shape[-2]
+        power = _segment_power(frames, w)
+        if (count - 1) * hop + fft_size < t:  # the hop missed the tail: one more segment ending at the last sample
+            power = power + _segment_power(sig[..., None, t - fft_size :], w)
+            count += 1
+        power = power / count
+    mag = torch.sqrt(power) / w_norm
     if log:
         mag = torch.log1p(mag)
     return restore(mag.transpose(1, 2).contiguous())
