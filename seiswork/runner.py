@@ -50,6 +50,21 @@ NOTEBOOKS = (
 MODEL_DIRS = ("lstm", "lstm_attention")
 
 
+def _kernel_manager_class():
+    """Kernels over local IPC sockets rather than TCP on localhost: private to this user, and quiet
+    (ipykernel warns about unencrypted TCP on every start)."""
+    from jupyter_client.manager import KernelManager
+    from traitlets import CaselessStrEnum
+
+    if os.name != "posix":
+        return KernelManager
+
+    class IPCKernelManager(KernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+    return IPCKernelManager
+
+
 class RunError(RuntimeError):
     """A notebook of the sequence failed; the message names the notebook and the cell."""
 
@@ -224,6 +239,7 @@ def run_notebooks(
                 cwd=str(path.parent),
                 progress_bar=progress,
                 kernel_name="python3",
+                kernel_manager_class=_kernel_manager_class(),
             )
         except PapermillExecutionError as err:
             raise RunError(
@@ -255,7 +271,8 @@ def refresh_notebooks(names: Iterable[str] | None = None, timeout: int = 1800) -
     for path in paths:
         print(f"[seiswork] refreshing {path.name}", flush=True)
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=_kernel_manager_class(),
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
