@@ -42,6 +42,7 @@ __all__ = [
     "MODELS",
     "build_model",
     "model_summary",
+    "chrono_init_",
 ]
 
 INPUT_NORMS = ("log_batch", "batch", "log", "none")
@@ -105,6 +106,28 @@ class InputNorm(nn.Module):
         return f"mode={self.mode!r}"
 
 
+def chrono_init_(lstm: nn.LSTM, max_steps: int = 257) -> nn.LSTM:
+    """Chrono initialisation (Tallec & Ollivier, ICLR 2018) of an LSTM's gate biases, in place.
+
+    Forget-gate biases ``b_f = log(U(1, max_steps - 1))`` and input-gate biases ``-b_f`` (hidden-to-hidden
+    biases of both gates zero): each unit starts with a memory time scale between 1 and ``max_steps`` steps.
+    With PyTorch's default (forget gate ~0.5) a state forgets within a few steps, so the final hidden state
+    after 257 frequency bins knows only the last bins and gradients to the informative low/mid-frequency
+    bins vanish: measured on the synthetic set, ``LSTMModel`` stayed at chance for 10 epochs with the default
+    initialisation and learned within 2 epochs with this one (``benchmarks/bench_train.py``).
+    Draws from the global torch RNG like any initialisation (seed it with ``build_model(..., seed=...)``).
+    """
+    h = lstm.hidden_size
+    with torch.no_grad():
+        for k in range(lstm.num_layers):
+            b_ih, b_hh = getattr(lstm, f"bias_ih_l{k}"), getattr(lstm, f"bias_hh_l{k}")
+            b_f = torch.log(1 + torch.rand(h) * (max_steps - 2))
+            b_ih[h:2 * h] = b_f  # PyTorch gate order: input, forget, cell, output
+            b_ih[:h] = -b_f
+            b_hh[:2 * h] = 0.0
+    return lstm
+
+
 class _ConfigMixin:
     """``.config`` holds the constructor arguments; ``repr`` of a model shows them first."""
 
@@ -123,7 +146,8 @@ class LSTMModel(_ConfigMixin, nn.Module):
         x                         (B, T, C)
         InputNorm(input_norm)     (B, T, C)
         LSTM(C -> H, layers,      (B, T, H) outputs; h_n (layers, B, H)
-             dropout between layers)
+             dropout between      (gate biases chrono-initialised: see chrono_init_)
+             layers)
         h_n[-1]                   (B, H)     final hidden state of the last layer
         Dropout(dropout)          (B, H)
         Linear(H -> K)            (B, K)     logits
@@ -160,6 +184,7 @@ class LSTMModel(_ConfigMixin, nn.Module):
         self.lstm = nn.LSTM(
             channels, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
         )
+        chrono_init_(self.lstm)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden, classes)
 
@@ -178,7 +203,7 @@ class LSTMAttentionModel(_ConfigMixin, nn.Module):
 
         x                              (B, T, C)
         InputNorm(input_norm)          (B, T, C)
-        LSTM(C -> H, layers)           (B, T, H)  every step's output, not only the last
+        LSTM(C -> H, layers)           (B, T, H)  every step's output, not only the last (chrono init)
         MultiheadAttention(H, heads)   (B, T, H)  each frequency step attends to all others
         LayerNorm(lstm + attention)    (B, T, H)  residual connection, then normalisation
         pool over T                    (B, H)     "attention": softmax(Linear(H -> 1)) weights;
@@ -229,6 +254,7 @@ class LSTMAttentionModel(_ConfigMixin, nn.Module):
         self.lstm = nn.LSTM(
             channels, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
         )
+        chrono_init_(self.lstm)
         self.attention = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
         self.norm = nn.LayerNorm(hidden)
         self.pool_score = nn.Linear(hidden, 1) if pooling == "attention" else None

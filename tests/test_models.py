@@ -17,6 +17,15 @@ from seiswork.models import (
 TINY = {"hidden": 8, "layers": 2, "dropout": 0.1}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, and the suite then shares a busy machine better."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny(name: str, channels: int = 3, classes: int = 2, seed: int = 0, **kw):
     return build_model(name, seed=seed, channels=channels, classes=classes, **{**TINY, **kw})
 
@@ -158,3 +167,16 @@ def test_model_summary(name):
     assert torch.equal(torch.get_rng_state(), state)
     with pytest.raises(ValueError, match="input_shape"):
         model_summary(model, input_shape=(257, 3))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_lstm_gate_biases_are_chrono_initialised(name):
+    model = tiny(name, layers=2)
+    h = model.lstm.hidden_size
+    for k in range(2):
+        b_ih, b_hh = getattr(model.lstm, f"bias_ih_l{k}"), getattr(model.lstm, f"bias_hh_l{k}")
+        forget = b_ih[h:2 * h]
+        assert (forget >= 0).all() and (forget <= torch.log(torch.tensor(256.0))).all()
+        assert forget.std() > 0  # a spread of time scales, not one value
+        torch.testing.assert_close(b_ih[:h], -forget)
+        assert (b_hh[:2 * h] == 0).all()
