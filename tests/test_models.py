@@ -173,10 +173,37 @@ def test_model_summary(name):
 def test_lstm_gate_biases_are_chrono_initialised(name):
     model = tiny(name, layers=2)
     h = model.lstm.hidden_size
-    for k in range(2):
-        b_ih, b_hh = getattr(model.lstm, f"bias_ih_l{k}"), getattr(model.lstm, f"bias_hh_l{k}")
+    assert len(model.lstm.layers) == 2
+    for lstm in model.lstm.layers:
+        b_ih, b_hh = lstm.bias_ih_l0, lstm.bias_hh_l0
         forget = b_ih[h:2 * h]
         assert (forget >= 0).all() and (forget <= torch.log(torch.tensor(256.0))).all()
         assert forget.std() > 0  # a spread of time scales, not one value
         torch.testing.assert_close(b_ih[:h], -forget)
         assert (b_hh[:2 * h] == 0).all()
+
+
+def test_stacked_lstm_matches_nn_lstm_outputs_and_locks_dropout_over_time():
+    from seiswork.models import StackedLSTM
+
+    stack = StackedLSTM(3, 8, layers=2, dropout=0.5)
+    ref = torch.nn.LSTM(3, 8, num_layers=2, batch_first=True)
+    with torch.no_grad():
+        for k, lstm in enumerate(stack.layers):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(ref, f"{name}_l{k}").copy_(getattr(lstm, f"{name}_l0"))
+    x = torch.rand(4, 12, 3)
+    stack.eval()
+    out, (h, c) = stack(x)
+    ref_out, (ref_h, ref_c) = ref(x)
+    torch.testing.assert_close(out, ref_out)
+    torch.testing.assert_close(h, ref_h)
+    torch.testing.assert_close(c, ref_c)
+    assert h.shape == (2, 4, 8)
+    # in training, the dropout mask between layers is the same at every time step
+    stack.train()
+    seen = []
+    stack.layers[1].register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    stack(x)
+    dropped = seen[0] == 0
+    assert dropped.any() and (dropped == dropped[:, :1]).all()

@@ -1,0 +1,341 @@
+"""Training speed and quality: seiswork's ``fit`` against a straightforward reference loop.
+
+Sections (all on the CPU unless CUDA is present; run ``--help`` for sizes):
+
+1. **speed + accuracy** on synthetic events ``(N, 1700, 3)`` (``seiswork.synthetic.make_events``, default
+   N=4433) with the seed's augmentations and ``LSTMModel(hidden=64, layers=2)``:
+
+   - *reference*: per-event numpy augmentation in a ``Dataset`` (``np.roll``, ``np.random.normal``,
+     ``np.interp``, ``np.fft``), ``DataLoader(batch_size=32)``, fp32 model, plain AdamW step;
+   - *ours*: ``seiswork.train.fit`` — batched augmentation + FFT on the training device inside the loop,
+     larger batch, mixed precision (bf16 autocast on CPU);
+   - *bare*: the same model step as ours (same batch size, precision) on ready spectra, no data work.
+
+   Prints epoch times (train + validation pass), the ratios reference/ours (target >= 2) and ours/bare
+   (target <= 1.15), and the test accuracy of each after the same number of epochs (target: equal within
+   1 point). ``--amp-study`` adds ours in fp32 to isolate what mixed precision does to speed and accuracy.
+2. **input normalisation study** (``--norm-study``): ``LSTMModel`` with each ``input_norm`` on the same data.
+3. **real data** (``../shared/data/phasenet_eq_vs_noise``, earthquake vs noise, split grouped by event id):
+   test balanced accuracy and macro F1 of both models; skipped with a message when absent.
+
+Usage: ``python benchmarks/bench_train.py`` (full, a few minutes on 2 cores) or
+``python benchmarks/bench_train.py --events 600 --epochs 1 --skip-realdata`` (quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seiswork.models import LSTMModel, build_model  # noqa: E402
+from seiswork.preprocess import WaveformDataAdapter  # noqa: E402
+from seiswork.train import default_pipelines, evaluate, fit  # noqa: E402
+
+REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
+FFT_SIZE = 512
+LENGTH = 1700
+
+
+# ----------------------------------------------------------------------------- data
+def synthetic_adapter(n_events: int, seed: int = 0) -> WaveformDataAdapter:
+    from seiswork.synthetic import make_events
+
+    # durations long enough that every event keeps >= LENGTH samples after its NaN padding is dropped
+    events, labels, meta = make_events(n_events=n_events, seed=seed, duration_range_s=(19.5, 22.0))
+    return WaveformDataAdapter(events, labels, meta=meta, length=LENGTH, seed=seed, verbose=False)
+
+
+# ----------------------------------------------------------------------------- the reference loop
+def np_spectrum(x: np.ndarray, fft_size: int = FFT_SIZE) -> np.ndarray:
+    """Welch magnitude spectrum of one event (time, channel) with numpy, as FFTTransform computes it."""
+    t = x.shape[0]
+    hop = fft_size // 2
+    starts = list(range(0, t - fft_size + 1, hop))
+    if starts[-1] + fft_size < t:
+        starts.append(t - fft_size)
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(fft_size) / fft_size)  # periodic Hann
+    frames = np.stack([x[s:s + fft_size] for s in starts])  # (segments, fft_size, channel)
+    power = (np.abs(np.fft.rfft(frames * w[None, :, None], axis=1)) ** 2).mean(axis=0)
+    return (np.sqrt(power) / np.sqrt((w ** 2).sum())).astype(np.float32)
+
+
+class ReferenceDataset(torch.utils.data.Dataset):
+    """Per-event numpy augmentation (the seed's modules and probabilities), then the numpy spectrum."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, augment: bool, seed: int = 0) -> None:
+        self.x, self.y, self.augment = x, y, augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        x = self.x[i].astype(np.float64)
+        rng = self.rng
+        if self.augment:
+            t = x.shape[0]
+            if rng.random() < 0.5:  # TimeShift(0.1), circular
+                x = np.roll(x, int(rng.integers(-int(0.1 * t), int(0.1 * t) + 1)), axis=0)
+            if rng.random() < 0.5:  # AddNoise(15, 40 dB) from the event's own power
+                snr = rng.uniform(15, 40)
+                power = np.mean(x ** 2, axis=0)
+                x = x + rng.normal(size=x.shape) * np.sqrt(power / 10 ** (snr / 10))
+            if rng.random() < 0.3:  # AmplitudeScale(0.9, 1.1)
+                x = x * rng.uniform(0.9, 1.1)
+            if rng.random() < 0.3:  # TimeStretch(0.95, 1.05): resample, keep the length
+                rate = rng.uniform(0.95, 1.05)
+                pos = np.arange(t) / rate
+                pos = np.where(pos > t - 1, 2 * (t - 1) - pos, pos)  # reflect the tail
+                x = np.stack([np.interp(pos, np.arange(t), x[:, c]) for c in range(x.shape[1])], axis=1)
+        return torch.from_numpy(np_spectrum(x)), int(self.y[i])
+
+
+class ReferenceLoop:
+    """The straightforward loop, one epoch per :meth:`epoch` call; keeps the best-validation weights as fit does."""
+
+    def __init__(self, adapter, seed: int = 0, lr: float = 1e-3) -> None:
+        tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
+        g = torch.Generator().manual_seed(seed)
+        self.train_loader = torch.utils.data.DataLoader(ReferenceDataset(tr.x, tr.y, True, seed), 32, shuffle=True,
+                                                        generator=g)
+        self.val_loader = torch.utils.data.DataLoader(ReferenceDataset(va.x, va.y, False), 32)
+        self.test_loader = torch.utils.data.DataLoader(ReferenceDataset(te.x, te.y, False), 32)
+        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes))
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.best_f1, self.best_state = -1.0, None
+
+    def predict(self, loader):
+        self.model.eval()
+        with torch.no_grad():
+            out = [(self.model(xb).argmax(1), yb) for xb, yb in loader]
+        return torch.cat([p for p, _ in out]).numpy(), torch.cat([y for _, y in out]).numpy()
+
+    def epoch(self) -> float:
+        from sklearn.metrics import f1_score
+
+        t0 = time.perf_counter()
+        self.model.train()
+        for xb, yb in self.train_loader:
+            loss = self.loss_fn(self.model(xb), yb)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+        pred, y = self.predict(self.val_loader)
+        seconds = time.perf_counter() - t0
+        f1 = f1_score(y, pred, average="macro")
+        if f1 > self.best_f1:
+            self.best_f1, self.best_state = f1, copy.deepcopy(self.model.state_dict())
+        return seconds
+
+    def test(self) -> tuple[float, float]:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        self.model.load_state_dict(self.best_state)
+        pred, y = self.predict(self.test_loader)
+        return accuracy_score(y, pred), f1_score(y, pred, average="macro")
+
+
+# ----------------------------------------------------------------------------- ours and bare
+class OursLoop:
+    """``seiswork.train.fit``, advanced one epoch per :meth:`epoch` call by resuming its own checkpoint.
+
+    ``fit(epochs=k, resume=True)`` continues the run in ``checkpoint_dir`` to epoch ``k``, with the same result
+    as one uninterrupted call (tested in tests/test_train.py), so the loops can be interleaved epoch by epoch.
+    """
+
+    def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
+                 name: str = "lstm", **model_kw) -> None:
+        self.train, self.val, self.test_ds = (adapter.dataset(p) for p in ("train", "val", "test"))
+        self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        self.model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
+        self.kw = dict(batch_size=batch_size, lr=lr, train_transform=self.train_t, eval_transform=self.eval_t,
+                       seed=seed, patience=None, amp=amp, progress=False, checkpoint_dir=folder, resume=True)
+        self.done, self.result = 0, None
+
+    def epoch(self) -> float:
+        self.done += 1
+        self.result = fit(self.model, self.train, self.val, epochs=self.done, **self.kw)
+        return float(self.result.history["seconds"].iloc[-1])
+
+    def test(self) -> dict:
+        return evaluate(self.result.model, self.test_ds, transform=self.eval_t)
+
+
+def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: int = 0, name: str = "lstm",
+             patience: int | None = None, **model_kw):
+    """One ``fit`` call and the test report."""
+    tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
+    train_t, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+    model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
+    res = fit(model, tr, va, epochs=epochs, batch_size=batch_size, lr=lr, train_transform=train_t,
+              eval_transform=eval_t, seed=seed, patience=patience, amp=amp, progress=False)
+    return res, evaluate(res.model, te, transform=eval_t)
+
+
+class BareLoop:
+    """Model steps alone on ready spectra (forward + backward + clip + AdamW step per batch, then a validation
+    forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free."""
+
+    def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0) -> None:
+        tr, va = adapter.dataset("train"), adapter.dataset("val")
+        _, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        with torch.no_grad():
+            self.xs, self.xv = eval_t(torch.from_numpy(tr.x)), eval_t(torch.from_numpy(va.x))
+        self.ys = torch.from_numpy(tr.y)
+        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes))
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=1e-4)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.g = torch.Generator().manual_seed(seed)
+        self.batch_size, self.amp = batch_size, amp
+
+    def epoch(self) -> float:
+        t0 = time.perf_counter()
+        model, bs = self.model, self.batch_size
+        model.train()
+        order = torch.randperm(len(self.ys), generator=self.g)
+        for i in range(0, len(self.ys), bs):
+            idx = order[i:i + bs]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.amp):
+                out = model(self.xs[idx])
+            loss = self.loss_fn(out.float(), self.ys[idx])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            self.opt.step()
+        model.eval()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.amp):
+            for i in range(0, len(self.xv), 256):
+                model(self.xv[i:i + 256])
+        return time.perf_counter() - t0
+
+
+def steady(seconds: list[float]) -> float:
+    """Epoch time: the fastest epoch after the first (warm-up) one.
+
+    The minimum, as ``timeit`` reports: on a shared machine background load only ever adds time, so the
+    fastest epoch is the best estimate of what the loop itself costs.
+    """
+    return float(np.min(seconds[1:] if len(seconds) > 1 else seconds))
+
+
+# ----------------------------------------------------------------------------- sections
+def speed_section(args) -> None:
+    import tempfile
+
+    t0 = time.perf_counter()
+    adapter = synthetic_adapter(args.events)
+    n = {p: len(adapter.dataset(p)) for p in ("train", "val", "test")}
+    print(f"data: synthetic make_events(n_events={args.events}) -> x {adapter.x.shape} "
+          f"(train/val/test {n['train']}/{n['val']}/{n['test']}), built in {time.perf_counter() - t0:.1f} s")
+    print(f"model: LSTMModel(hidden=64, layers=2), {sum(p.numel() for p in LSTMModel().parameters())} parameters; "
+          f"{args.epochs} epochs each, loops interleaved epoch by epoch (a busy machine slows all alike); "
+          f"torch threads {torch.get_num_threads()}", flush=True)
+
+    mode = "fp32" if args.fp32 else "bf16 autocast"
+    with tempfile.TemporaryDirectory() as tmp:
+        loops = {"ours": OursLoop(adapter, Path(tmp) / "ours", args.batch_size, args.lr, amp=not args.fp32),
+                 "bare": BareLoop(adapter, args.batch_size, args.lr, amp=not args.fp32),
+                 "reference": ReferenceLoop(adapter)}
+        if args.amp_study:
+            loops["ours_fp32"] = OursLoop(adapter, Path(tmp) / "fp32", args.batch_size, args.lr, amp=False)
+        seconds: dict[str, list[float]] = {k: [] for k in loops}
+        for e in range(args.epochs):
+            for name, loop in loops.items():
+                if name == "bare" and e >= 3:
+                    continue  # its time is steady after a couple of epochs
+                seconds[name].append(loop.epoch())
+            print(f"  epoch {e + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in seconds.items() if len(v) > e),
+                  flush=True)
+        times = {k: steady(v) for k, v in seconds.items()}
+        report = loops["ours"].test()
+        ref_acc, ref_f1 = loops["reference"].test()
+        rep32 = loops["ours_fp32"].test() if args.amp_study else None
+
+    print(f"\nepoch time (train + validation pass; fastest of epochs 2..):")
+    print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, {mode}): {times['ours']:6.2f} s   "
+          f"test acc {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}")
+    print(f"  bare      model step on ready spectra, same batch and precision: {times['bare']:6.2f} s")
+    print(f"  reference numpy Dataset + DataLoader(32), fp32, lr 1e-3: {times['reference']:6.2f} s   "
+          f"test acc {ref_acc:.4f}  macro F1 {ref_f1:.4f}")
+    if rep32 is not None:
+        print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, fp32): {times['ours_fp32']:6.2f} s   "
+              f"test acc {rep32['accuracy']:.4f}  macro F1 {rep32['macro_f1']:.4f}")
+    print(f"speed-up reference / ours: {times['reference'] / times['ours']:5.2f}x   (target >= 2)")
+    print(f"overhead ours / bare:      {times['ours'] / times['bare']:5.2f}x   (target <= 1.15)")
+    print(f"test accuracy ours - reference: {100 * (report['accuracy'] - ref_acc):+.2f} points  (target within 1)")
+    if rep32 is not None:
+        print(f"mixed precision: fp32 / bf16 epoch time {times['ours_fp32'] / times['ours']:.2f}x, test accuracy "
+              f"bf16 - fp32 {100 * (report['accuracy'] - rep32['accuracy']):+.2f} points")
+
+
+def norm_section(args) -> None:
+    from seiswork.models import INPUT_NORMS
+
+    adapter = synthetic_adapter(args.events)
+    print(f"\ninput normalisation study: LSTMModel(hidden=64, layers=2), {args.epochs} epochs, batch "
+          f"{args.batch_size}, bf16, data x {adapter.x.shape}")
+    for norm in INPUT_NORMS:
+        res, report = ours_run(adapter, args.epochs, args.batch_size, args.lr, amp=True, input_norm=norm)
+        print(f"  input_norm={norm!r:12} best val macro F1 {res.best_score:.4f}  test acc {report['accuracy']:.4f}  "
+              f"macro F1 {report['macro_f1']:.4f}", flush=True)
+
+
+def realdata_section(args) -> None:
+    print()
+    if not REALDATA.is_file():
+        print(f"real data: skipped, {REALDATA} not found")
+        return
+    from seiswork.io import load_events
+
+    loaded = load_events([REALDATA], verbose=False)
+    adapter = WaveformDataAdapter(loaded, seed=0, verbose=False)
+    n = {p: len(adapter.dataset(p)) for p in ("train", "val", "test")}
+    print(f"real data: {REALDATA.name}, x {adapter.x.shape}, classes {[str(c) for c in adapter.classes]}, split grouped by "
+          f"event id: train/val/test {n['train']}/{n['val']}/{n['test']}; {args.real_epochs} epochs max, "
+          f"patience 8, batch 32, bf16")
+    for name in ("lstm", "lstm_attention"):
+        t0 = time.perf_counter()
+        res, report = ours_run(adapter, args.real_epochs, 32, args.lr, amp=True, name=name, patience=8)
+        print(f"  {name:15} test balanced acc {report['balanced_accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}  "
+              f"ROC-AUC {report['roc_auc']:.4f}  (best epoch {res.best_epoch}, {time.perf_counter() - t0:.0f} s)",
+              flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=4433, help="synthetic events (default 4433)")
+    p.add_argument("--epochs", type=int, default=8, help="epochs per loop (default 8)")
+    p.add_argument("--batch-size", type=int, default=128, help="our batch size (the reference uses 32)")
+    p.add_argument("--lr", type=float, default=3e-3, help="our learning rate (the reference uses 1e-3)")
+    p.add_argument("--fp32", action="store_true", help="run ours in fp32 (default: bf16 autocast)")
+    p.add_argument("--amp-study", action="store_true", help="also run ours in fp32 to measure mixed precision")
+    p.add_argument("--norm-study", action="store_true", help="compare the models' input normalisations")
+    p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--skip-realdata", action="store_true")
+    p.add_argument("--real-epochs", type=int, default=30)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.skip_speed:
+        speed_section(args)
+    if args.norm_study:
+        norm_section(args)
+    if not args.skip_realdata:
+        realdata_section(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
