@@ -106,7 +106,7 @@ class Augmentation(nn.Module):
     def _draw(self, batch: int, length: int, channels: int, device: torch.device) -> Params:
         raise NotImplementedError
 
-    def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -196,10 +196,10 @@ class Augmentation(nn.Module):
         """Apply to a batch; ``owned=True`` means ``x`` is a scratch copy that may be overwritten."""
         if not params:
             return x  # empty params: disabled, identity
-        return self._apply_owned(x, params) if owned else self._apply(x, params)
+        return self._apply_owned(x, params) if owned else self._apply_params(x, params)
 
     def _apply_owned(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return self._apply(x, params)  # leaf maths returns new tensors anyway
+        return self._apply_params(x, params)  # leaf maths returns new tensors anyway
 
     def forward(self, x: Any) -> Any:
         """Draw parameters for ``x`` and apply them (identity in eval mode). Same kind of output as input."""
@@ -273,7 +273,7 @@ class TimeShift(Augmentation):
         shift = torch.randint(-k, k + 1, (batch,), generator=self._generator)
         return {"shift": shift.to(device)}
 
-    def _apply(self, x, params):
+    def _apply_params(self, x, params):
         return F.time_shift(x, params["shift"])
 
 
@@ -304,7 +304,7 @@ class AddNoise(Augmentation):
         noise = torch.randn(batch, channels, length, generator=device_gen, device=device).transpose(1, 2)
         return {"snr_db": snr.to(device), "noise": noise}
 
-    def _apply(self, x, params):
+    def _apply_params(self, x, params):
         return F.add_noise(x, params["noise"], params["snr_db"])
 
 
@@ -327,7 +327,7 @@ class AmplitudeScale(Augmentation):
     def _draw(self, batch, length, channels, device):
         return {"scale": _uniform(self._generator, batch, self.scale_min, self.scale_max).to(device)}
 
-    def _apply(self, x, params):
+    def _apply_params(self, x, params):
         return F.amplitude_scale(x, params["scale"])
 
 
@@ -357,7 +357,7 @@ class TimeStretch(Augmentation):
     def _draw(self, batch, length, channels, device):
         return {"rate": _uniform(self._generator, batch, self.rate_min, self.rate_max).to(device)}
 
-    def _apply(self, x, params):
+    def _apply_params(self, x, params):
         return F.time_stretch(x, params["rate"], self.pad_mode)
 
 
@@ -394,7 +394,7 @@ class RandomApply(Augmentation):
         inner = self.aug.draw(int(apply.sum()), length, device, channels=channels)
         return {"apply": apply.to(device), "params": inner}
 
-    def _apply(self, x, params, owned: bool = False):
+    def _apply_params(self, x, params, owned: bool = False):
         idx = params["apply"].nonzero().squeeze(1)
         if idx.numel() == 0 or not params["params"]:
             return x
@@ -408,7 +408,7 @@ class RandomApply(Augmentation):
         return F._tc(xc.index_copy(0, idx, y))  # out of place: the caller's x is kept
 
     def _apply_owned(self, x, params):
-        return self._apply(x, params, owned=True)
+        return self._apply_params(x, params, owned=True)
 
     def select_params(self, params, index):
         idx = _index(index).to(params["apply"].device)
@@ -455,7 +455,7 @@ class Compose(Augmentation):
     def _draw(self, batch, length, channels, device):
         return {"transforms": [t.draw(batch, length, device, channels=channels) for t in self.transforms]}
 
-    def _apply(self, x, params, owned: bool = False):
+    def _apply_params(self, x, params, owned: bool = False):
         for t, p in zip(self.transforms, params["transforms"]):
             y = t._run(x, p, owned)
             # every step returns either its input or fresh memory: once fresh, later steps may write into it
@@ -464,7 +464,7 @@ class Compose(Augmentation):
         return x
 
     def _apply_owned(self, x, params):
-        return self._apply(x, params, owned=True)
+        return self._apply_params(x, params, owned=True)
 
     def select_params(self, params, index):
         return {"transforms": [t.select_params(p, index) if p else p for t, p in zip(self.transforms, params["transforms"])]}

@@ -298,3 +298,16 @@ def test_copies_keep_one_shared_stream(batch):
     for clone in (copy.deepcopy(comp), pickle.loads(pickle.dumps(comp))):  # DataLoader workers copy like this
         assert clone[0].aug.generator is clone.generator and clone.generator is not comp.generator
         torch.testing.assert_close(clone(batch), seed_compose(seed=2)(batch), rtol=0, atol=0)
+
+
+def test_pipeline_moves_like_any_module():
+    """``.to()``/``.float()`` go through ``nn.Module._apply``; an augmentation must not shadow it."""
+    import torch.nn as nn
+
+    from seiswork.augment import AddNoise, Compose, RandomApply, TimeShift
+    from seiswork.transforms import FFTTransform
+
+    pipe = nn.Sequential(Compose([RandomApply(TimeShift(0.1), p=1.0), AddNoise(15, 40)], seed=0), FFTTransform(512))
+    assert pipe.to("cpu") is pipe and pipe.float() is pipe
+    out = pipe(torch.randn(2, 600, 3))
+    assert out.shape == (2, 257, 3)
