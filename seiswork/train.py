@@ -82,7 +82,7 @@ HISTORY_COLUMNS = [
     "seconds",
 ]
 CHECKPOINT_FORMAT = "seiswork-checkpoint/1"
-BEST, LAST = "best.pt", "last.pt"
+BEST, LAST, HISTORY = "best.pt", "last.pt", "history.csv"
 # stream ids for the per-epoch seeds (shuffle, augmentation, dropout) derived from (seed, epoch)
 _SHUFFLE, _AUGMENT, _DROPOUT, _FOREIGN = 1, 2, 3, 4
 
@@ -474,7 +474,7 @@ def fit(
         grad_clip: clip the gradient norm to this value (None: no clipping); LSTMs occasionally spike.
         scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
             or ``"cosine"`` (cosine decay over ``epochs``).
-        checkpoint_dir: where ``best.pt`` (best val macro F1) and ``last.pt`` (every epoch) are written
+        checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
             atomically. None keeps the best weights in memory only.
         resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed).
         overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
@@ -707,6 +707,8 @@ def fit(
                     if improved:
                         _save_checkpoint(best_path, payload)
                     _save_checkpoint(last_path, payload)
+                    with atomic_write(ckpt_dir / HISTORY, "w") as f:  # readable while training runs
+                        pd.DataFrame(history).to_csv(f, index=False)
                 if callback is not None:
                     callback(dict(record))
                 elif bar is not None:
@@ -973,8 +975,6 @@ def _train(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None)
     report = evaluate(result.model, test_ds, transform=eval_t, device=result.device, classes=classes)
 
-    with atomic_write(out / "history.csv", "w") as f:
-        result.history.to_csv(f, index=False)
     save_metrics(report, out / "metrics.json", extra={
         "model": args.model, "model_config": result.model.config, "best_epoch": result.best_epoch,
         "epochs_run": len(result.history), "stopped_early": result.stopped_early,
@@ -985,5 +985,5 @@ def _train(args: argparse.Namespace) -> int:
           f"balanced accuracy {report['balanced_accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}, "
           f"ROC-AUC {report['roc_auc']:.4f}")
     print(report["per_class"].round(4).to_string())
-    print(f"wrote {out / BEST}, {out / 'history.csv'}, {out / 'metrics.json'}")
+    print(f"wrote {out / BEST}, {out / HISTORY}, {out / 'metrics.json'}")
     return 0

@@ -341,7 +341,9 @@ def test_checkpoint_files_contain_what_is_claimed(data, tmp_path):
     x = Spectrum()(torch.from_numpy(val.x[:8]))
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(x), res.model(x), rtol=0, atol=0)
-    assert not list(tmp_path.glob("*.tmp")) and sorted(p.name for p in tmp_path.iterdir()) == [BEST, LAST]
+    assert not list(tmp_path.glob("*.tmp")) and sorted(p.name for p in tmp_path.iterdir()) == [BEST, "history.csv", LAST]
+    on_disk = pd.read_csv(tmp_path / "history.csv")
+    pd.testing.assert_frame_equal(on_disk.drop(columns="seconds"), res.history.drop(columns="seconds"), check_dtype=False)
 
 
 def test_load_checkpoint_errors(tmp_path):
