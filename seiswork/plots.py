@@ -524,11 +524,14 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     ax_l.set_title("Loss")
     ax_l.set_xlabel("Epoch")
     ax_l.set_ylabel("Loss (cross-entropy)")
-    if "val_loss" in h.columns and h["val_loss"].notna().any():
-        best = int(np.nanargmin(h["val_loss"].to_numpy(dtype=float)))
-        for ax in (ax_l, ax_m):
-            ax.axvline(epochs[best], color="0.5", ls=":", lw=1)
-        ax_l.plot([], [], color="0.5", ls=":", label=f"best val_loss (epoch {epochs[best]})")
+    # mark the epoch fit() keeps: best validation macro F1 (the first of ties), else lowest validation loss
+    for col, pick in (("val_macro_f1", np.nanargmax), ("val_loss", np.nanargmin)):
+        if col in h.columns and h[col].notna().any():
+            best = int(pick(h[col].to_numpy(dtype=float)))
+            for ax in (ax_l, ax_m):
+                ax.axvline(epochs[best], color="0.5", ls=":", lw=1)
+            ax_l.plot([], [], color="0.5", ls=":", label=f"best {col} (epoch {epochs[best]})")
+            break
     ax_l.legend(fontsize="small")
     # one colour per metric name, line style per part
     bases = sorted({col.split("_", 1)[1] if "_" in col else col for col in metric_cols})

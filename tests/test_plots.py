@@ -302,8 +302,12 @@ def test_learning_curves_loss_and_metric_panels():
     np.testing.assert_allclose(train_loss.get_xdata(), [1, 2, 3, 4])
     assert {ln.get_label() for ln in ax_metric.lines} >= {"train_accuracy", "val_accuracy", "val_macro_f1"}
     assert "lr" not in {ln.get_label() for ln in ax_metric.lines}
-    assert any("best val_loss (epoch 2)" in t.get_text() for t in ax_loss.get_legend().get_texts())
+    # the marked epoch is the one fit() keeps: best val macro F1, first of ties (epochs 2 and 3 tie at 0.6)
+    assert any("best val_macro_f1 (epoch 2)" in t.get_text() for t in ax_loss.get_legend().get_texts())
     assert ax_loss.get_xlabel() == "Epoch"
+    without_f1 = plots.learning_curves(_history().drop(columns="val_macro_f1"))
+    assert any("best val_loss (epoch 2)" in t.get_text() for t in without_f1.axes[0].get_legend().get_texts())
+    plt.close(without_f1)
 
 
 def test_learning_curves_accepts_dict_and_rejects_empty():
