@@ -19,10 +19,13 @@ _EXPORTS = {
     "load_events": "io",
     "save_npz": "io",
     "EventSet": "io",
+    "convert": "io",
+    "UnsafePickleError": "io",
     # preprocess / dataset
     "TransformOP": "preprocess",
     "WaveformDataAdapter": "preprocess",
     "Split": "preprocess",
+    "PreprocessReport": "preprocess",
     "WaveformDataset": "dataset",
     "make_loader": "dataset",
     # augmentation and spectrum
@@ -48,6 +51,10 @@ _EXPORTS = {
     "load_model": "train",
     "FitResult": "train",
     "get_device": "train",
+    "predict": "train",
+    "report_to_json": "train",
+    "save_metrics": "train",
+    "default_pipelines": "train",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -773,7 +773,7 @@ class WaveformDataAdapter:
         if TransformOP.TRIMMING in self.transforms:
             lines.append(
                 f"  TRIMMING (keep {self.trim}): cut {r.samples_cut} of {r.samples_before_trim} samples "
-                f"({100 * r.cut_fraction:.1f}%) to length {r.length} (shortest kept event: {r.shortest_event})"
+                f"({100 * r.cut_fraction:.1f}%) to length {r.length} samples (set by the shortest kept event, index {r.shortest_event})"
             )
         if TransformOP.ZSCORE in self.transforms:
             lines.append(f"  ZSCORE per event and channel; {len(r.constant_channels)} constant channel(s) set to 0")
