@@ -53,14 +53,24 @@ MODEL_DIRS = ("lstm", "lstm_attention")
 def _kernel_manager_class():
     """Kernels over local IPC sockets rather than TCP on localhost: private to this user, and quiet
     (ipykernel warns about unencrypted TCP on every start)."""
-    from jupyter_client.manager import KernelManager
-    from traitlets import CaselessStrEnum
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import CaselessStrEnum, default
 
     if os.name != "posix":
-        return KernelManager
+        return AsyncKernelManager
 
-    class IPCKernelManager(KernelManager):
+    class IPCKernelManager(AsyncKernelManager):  # nbclient (and papermill through it) drive kernels async
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+        @default("ip")
+        def _absolute_ipc_path(self):
+            # jupyter_client's default is relative ("kernel-ipc"): kernel and client must agree whatever their cwd
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            return str(runtime / f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
     return IPCKernelManager
 

@@ -47,6 +47,17 @@ def seed_events():
     return make_seed_events()
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one torch thread, and the suite then shares a busy machine better."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def pytest_configure(config):
     # Notebooks checked by nbval share one run folder outside the project (01 writes, 02-05 read),
     # and their kernels inherit this environment.

@@ -17,13 +17,7 @@ from seiswork.models import (
 TINY = {"hidden": 8, "layers": 2, "dropout": 0.1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and the suite then shares a busy machine better."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(name: str, channels: int = 3, classes: int = 2, seed: int = 0, **kw):

@@ -33,13 +33,7 @@ from seiswork.train import (
 TIME = 64  # samples per event; the stand-in spectrum has TIME // 2 + 1 = 33 bins
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and the suite then shares a busy machine better."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------- stand-ins
