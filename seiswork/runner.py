@@ -283,6 +283,7 @@ def refresh_notebooks(names: Iterable[str] | None = None, timeout: int = 1800) -
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=_kernel_manager_class(),
                        resources={"metadata": {"path": str(path.parent)}}).execute()
+        nb.metadata.pop("widgets", None)  # widget state (tuner images, progress bars) is large and volatile
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
