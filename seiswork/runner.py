@@ -132,10 +132,14 @@ def load_preprocessed(
     cache = run / "preprocessed.npz"
     if cache.exists():
         adapter = WaveformDataAdapter.load(cache)
-        if tuple(adapter.channels) != tuple(channels):
+        asked = {"channels": tuple(channels), "test_ratio": test_ratio, "val_ratio": val_ratio, "seed": seed}
+        held = {"channels": tuple(adapter.channels), "test_ratio": adapter.test_ratio,
+                "val_ratio": adapter.val_ratio, "seed": adapter.seed}
+        differ = [f"{k}={held[k]!r} (asked {asked[k]!r})" for k in asked if held[k] != asked[k]]
+        if differ:
             raise ValueError(
-                f"{cache} holds channels {tuple(adapter.channels)} but channels={tuple(channels)} was asked for; "
-                "rerun 01_load_preprocess with these channels or use another run_dir"
+                f"{cache} was prepared with {', '.join(differ)}; rerun 01_load_preprocess with these "
+                "parameters, or use another run_dir"
             )
         return adapter
     events = load_events(list(data_paths) if data_paths else None, channels=tuple(channels))

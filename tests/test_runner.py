@@ -70,3 +70,18 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     params.write_text(yaml.safe_dump(["not", "a", "mapping"]))
     assert runner.main(["run", "-f", str(params), "--out", str(tmp_path / "r")]) == 1
     assert "must hold a mapping" in capsys.readouterr().err
+
+
+def test_load_preprocessed_prepares_once_then_reuses_and_refuses_other_settings(tmp_path):
+    from seiswork import synthetic
+
+    data = synthetic.write_default(tmp_path / "small.pkl", n_events=60, seed=1)
+    run = tmp_path / "run"
+    first = runner.load_preprocessed(run, [str(data)], seed=2)
+    assert (run / "preprocessed.npz").exists()
+    again = runner.load_preprocessed(run, [str(data)], seed=2)
+    assert (again.split.test == first.split.test).all() and again.x.shape == first.x.shape
+    with pytest.raises(ValueError, match=r"seed=2 \(asked 3\).*rerun 01_load_preprocess"):
+        runner.load_preprocessed(run, [str(data)], seed=3)
+    with pytest.raises(ValueError, match=r"channels=\('Z', 'N', 'E'\) \(asked \('Z',\)\)"):
+        runner.load_preprocessed(run, [str(data)], channels=["Z"], seed=2)
