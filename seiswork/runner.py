@@ -291,9 +291,9 @@ def refresh_notebooks(names: Iterable[str] | None = None, timeout: int = 1800) -
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
-            if NBVAL_MARK not in cell.source:
+            if NBVAL_MARK not in cell.source:  # nbval treats a checked cell without a count as unrun
                 cell.outputs = []
-            cell.execution_count = None
+                cell.execution_count = None
             cell.metadata.pop("execution", None)
         with atomic_write(path, "w") as f:
             nbformat.write(nb, f)

@@ -407,14 +407,16 @@ class FitResult:
             f"device={self.device}, best_checkpoint={self.best_checkpoint})")
 
 
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (tqdm.auto then draws widget bars)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
 def _interactive() -> bool:
     """True in a Jupyter kernel or when stderr is a terminal (then tqdm bars; else one line per epoch)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is not None:
-        shell = ipython.get_ipython()
-        if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
-            return True
-    return sys.stderr.isatty()
+    return _in_kernel() or sys.stderr.isatty()
 
 
 def _epoch_line(record: dict[str, Any], epochs: int, best: bool) -> str:
@@ -630,6 +632,9 @@ def fit(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=epochs, initial=start_epoch, desc="epochs", unit="epoch")
+    # Per-batch bars only in a terminal: in a notebook each one is a new widget, and the messages of a
+    # long fit overflow clients that read them after the cell (nbval drops past 1000, then times out).
+    batch_bars = bar is not None and not _in_kernel()
 
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
@@ -648,9 +653,7 @@ def fit(
                 preds, labels = [], []
                 batches = train_batches.epoch(_stream_seed(seed, epoch, _SHUFFLE))
                 batches = ((_apply(train_transform, xb, device), yb) for xb, yb in batches)
-                if bar is not None:
-                    from tqdm.auto import tqdm
-
+                if batch_bars:
                     batches = tqdm(batches, total=len(train_batches), desc=f"epoch {epoch + 1}", leave=False)
                 for xb, yb in batches:
                     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
