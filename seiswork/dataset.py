@@ -8,11 +8,13 @@ depend only on ``seed``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from seiswork.transforms import seed_pipeline
 
 __all__ = ["WaveformDataset", "make_loader"]
 
@@ -118,37 +120,7 @@ def _describe_transform(t) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _load_seed_pipeline() -> Callable[[Any, int], None] | None:
-    """``seiswork.transforms.seed_pipeline`` when that module provides it, else None."""
-    try:
-        from seiswork.transforms import seed_pipeline
-    except ImportError:
-        return None
-    return seed_pipeline
-
-
-def _reseed_fallback(obj, seed: int) -> None:
-    """Reseed ``obj`` when it has ``.reseed``, else each child module (each with a seed of its own)."""
-    if hasattr(obj, "reseed"):
-        obj.reseed(seed)
-    elif isinstance(obj, torch.nn.Module):
-        for k, child in enumerate(obj.children()):
-            child_seed = int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
-            _reseed_fallback(child, child_seed)
-
-
-def reseed_transform(transform, seed: int) -> None:
-    """Reseed every random part of ``transform`` from ``seed`` (``seed_pipeline`` when available)."""
-    if transform is None:
-        return
-    seed_pipeline = _load_seed_pipeline()
-    if seed_pipeline is not None:
-        seed_pipeline(transform, seed)
-    else:
-        _reseed_fallback(transform, seed)
-
-
-def _seed_worker(worker_id: int) -> None:
+def seed_worker(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: give this worker's copy of the transform its own stream.
 
     PyTorch sets each worker's seed to ``base_seed + worker_id``, where ``base_seed`` is drawn from the
@@ -160,7 +132,7 @@ def _seed_worker(worker_id: int) -> None:
     ds = info.dataset
     while not hasattr(ds, "transform") and hasattr(ds, "dataset"):  # e.g. a Subset around our dataset
         ds = ds.dataset
-    reseed_transform(getattr(ds, "transform", None), int(info.seed % 2**32))
+    seed_pipeline(getattr(ds, "transform", None), int(info.seed % 2**32))
 
 
 def make_loader(
@@ -174,7 +146,7 @@ def make_loader(
     """A DataLoader whose order and per-worker transform randomness depend only on ``seed``.
 
     Shuffling draws from a ``torch.Generator`` seeded with ``seed``.  Each worker reseeds its copy of the
-    dataset's transform (see :func:`_seed_worker`).  Other keyword arguments go to ``DataLoader``.  A
+    dataset's transform (see :func:`seed_worker`).  Other keyword arguments go to ``DataLoader``.  A
     ``worker_init_fn`` given there runs after the reseeding.
     """
     if batch_size < 1:
@@ -184,7 +156,7 @@ def make_loader(
     if "generator" in kw:
         raise TypeError("make_loader seeds its own generator; pass seed= instead of generator=")
     user_init = kw.pop("worker_init_fn", None)
-    init = _seed_worker if user_init is None else _Chain(user_init)
+    init = seed_worker if user_init is None else _Chain(user_init)
     generator = torch.Generator()
     generator.manual_seed(int(seed))
     return DataLoader(
@@ -205,5 +177,5 @@ class _Chain:
         self.fn = fn
 
     def __call__(self, worker_id: int) -> None:
-        _seed_worker(worker_id)
+        seed_worker(worker_id)
         self.fn(worker_id)

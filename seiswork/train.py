@@ -31,7 +31,6 @@ Initial weights are the caller's: build the model with ``build_model(name, seed=
 from __future__ import annotations
 
 import argparse
-import copy
 import itertools
 import json
 import math
@@ -49,8 +48,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seiswork.dataset import seed_worker
 from seiswork.models import MODELS, build_model, model_summary
 from seiswork.paths import atomic_path, atomic_write
+from seiswork.transforms import seed_pipeline
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -84,7 +85,7 @@ HISTORY_COLUMNS = [
 CHECKPOINT_FORMAT = "seiswork-checkpoint/1"
 BEST, LAST, HISTORY = "best.pt", "last.pt", "history.csv"
 # stream ids for the per-epoch seeds (shuffle, augmentation, dropout) derived from (seed, epoch)
-_SHUFFLE, _AUGMENT, _DROPOUT, _FOREIGN = 1, 2, 3, 4
+_SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
 
 
 # =========================================================================== small helpers
@@ -124,40 +125,6 @@ def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
 def _stream_seed(seed: int, epoch: int, stream: int) -> int:
     """A 32-bit seed for one (run seed, epoch, stream); independent streams, no seed+epoch collisions."""
     return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
-
-
-def _reseed(transform: Any, seed: int) -> None:
-    """Reseed every random stream of ``transform`` from ``seed`` (no-op for None / deterministic transforms).
-
-    seiswork augmentations are reseeded by ``seiswork.transforms.seed_pipeline``; any other module exposing
-    ``reseed(seed)`` (a user's own augmentation) gets its own seed derived from ``(seed, k)``.
-    """
-    if transform is None:
-        return
-    try:
-        from seiswork.augment import Augmentation
-        from seiswork.transforms import seed_pipeline
-    except ModuleNotFoundError as exc:  # modules not there; a real ImportError inside them propagates
-        if exc.name not in ("seiswork.transforms", "seiswork.augment"):
-            raise
-        Augmentation, seed_pipeline = (), None
-    if seed_pipeline is not None:
-        seed_pipeline(transform, seed)
-    # the outermost other modules that reseed themselves (their children are theirs to reseed)
-    owners: list[Any] = []
-
-    def walk(module: Any) -> None:
-        if isinstance(module, Augmentation):
-            return
-        if callable(getattr(module, "reseed", None)):
-            owners.append(module)
-        elif isinstance(module, nn.Module):
-            for child in module.children():
-                walk(child)
-
-    walk(transform)
-    for k, module in enumerate(owners):
-        module.reseed(_stream_seed(seed, k, _FOREIGN))
 
 
 def _set_mode(transform: Any, training: bool) -> bool | None:
@@ -305,7 +272,7 @@ class _Batches:
         transform = getattr(self.dataset, "transform", None)
         if shuffle_seed is not None and self.num_workers == 0:
             # the per-item transform draws in this process: reseed it per epoch like the batched path
-            _reseed(transform, _stream_seed(shuffle_seed, 0, _AUGMENT))
+            seed_pipeline(transform, _stream_seed(shuffle_seed, 0, _AUGMENT))
         # the same permutation as the fast path (DataLoader's own shuffle would first draw worker seeds
         # from the generator, giving another order); workers' base seed comes from the generator
         order = None if shuffle_seed is None else _permutation(self.n, shuffle_seed).tolist()
@@ -315,7 +282,7 @@ class _Batches:
             sampler=order,
             generator=torch.Generator().manual_seed(shuffle_seed if shuffle_seed is not None else 0),
             num_workers=self.num_workers,
-            worker_init_fn=_worker_init if self.num_workers else None,
+            worker_init_fn=seed_worker if self.num_workers else None,
             pin_memory=self.device.type == "cuda",
         )
         for xb, yb in loader:
@@ -325,12 +292,6 @@ class _Batches:
 
 def _permutation(n: int, seed: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-
-
-def _worker_init(worker_id: int) -> None:
-    """Give each DataLoader worker's transform its own reproducible stream (base seed + worker id)."""
-    info = torch.utils.data.get_worker_info()
-    _reseed(getattr(info.dataset, "transform", None), torch.initial_seed() % 2**32)
 
 
 def _apply(transform: Any, xb: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -645,7 +606,7 @@ def fit(
             while epoch < epochs and not stopped_early:
                 t0 = time.perf_counter()
                 torch.manual_seed(_stream_seed(seed, epoch, _DROPOUT))
-                _reseed(train_transform, _stream_seed(seed, epoch, _AUGMENT))
+                seed_pipeline(train_transform, _stream_seed(seed, epoch, _AUGMENT))
                 model.train()
                 _set_mode(train_transform, True)
                 loss_sum = torch.zeros((), device=device)

@@ -118,12 +118,23 @@ def _derived_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([seed, k]).generate_state(1, np.uint64)[0])
 
 
+def _user_streams(module: nn.Module) -> list[nn.Module]:
+    """A user's own random modules: the outermost non-seiswork modules with a ``reseed(seed)`` method
+    (their children are theirs to reseed)."""
+    if isinstance(module, Augmentation):
+        return []
+    if callable(getattr(module, "reseed", None)):
+        return [module]
+    return [m for child in module.children() for m in _user_streams(child)]
+
+
 def seed_pipeline(module: Any, seed: int) -> None:
     """Reseed every random stream inside ``module`` (an augmentation, Compose, nn.Sequential, ...).
 
     The streams are the modules that own their generator, in ``module.modules()`` order: the first gets
     ``seed`` itself (so for the usual single outer ``Compose`` this equals ``compose.reseed(seed)``), the k-th
-    a seed derived from ``(seed, k)``, so sibling modules never share a stream. Anything that is not an
+    a seed derived from ``(seed, k)``, so sibling modules never share a stream. A user's own module with a
+    ``reseed(seed)`` method is a stream too (after the seiswork ones). Anything that is not an
     ``nn.Module`` (``None``, a plain function) is left alone. Use a different ``seed`` per DataLoader worker.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**64:
@@ -131,6 +142,7 @@ def seed_pipeline(module: Any, seed: int) -> None:
     if not isinstance(module, nn.Module):
         return
     owners = [m for m in module.modules() if isinstance(m, Augmentation) and m.owns_generator]
+    owners += _user_streams(module)
     for k, m in enumerate(owners):
         m.reseed(int(seed) if k == 0 else _derived_seed(int(seed), k))
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 from torch import nn
 
-import seiswork.dataset as dataset_mod
 from seiswork.dataset import WaveformDataset, make_loader
 
 
@@ -121,9 +120,8 @@ def worker_batches(ds, seed, epochs=1):
     return [torch.cat([b[0] for b in loader]) for _ in range(epochs)]
 
 
-def test_workers_get_distinct_reproducible_streams_fallback(monkeypatch):
-    # force the fallback that calls .reseed on the transform (used when transforms.seed_pipeline is absent)
-    monkeypatch.setattr(dataset_mod, "_load_seed_pipeline", lambda: None)
+def test_workers_get_distinct_reproducible_streams_for_a_users_module():
+    # a user's own transform with a reseed(seed) hook gets a stream per worker too
     x = np.zeros((8, 4, 1), np.float32)
     ds = WaveformDataset(x, np.zeros(8, np.int64), transform=NoiseStandIn())
     first, second = worker_batches(ds, seed=0, epochs=2)
@@ -134,16 +132,18 @@ def test_workers_get_distinct_reproducible_streams_fallback(monkeypatch):
     assert not torch.equal(first, worker_batches(ds, seed=1)[0])
 
 
-def test_fallback_reseeds_children_with_distinct_seeds():
+def test_seed_pipeline_gives_user_modules_distinct_seeds():
+    from seiswork.transforms import seed_pipeline
+
     pipe = nn.Sequential(NoiseStandIn(), nn.Identity(), NoiseStandIn())
-    dataset_mod._reseed_fallback(pipe, 5)
+    seed_pipeline(pipe, 5)
     a = pipe[0](torch.zeros(4))
     b = pipe[2](torch.zeros(4))
     assert not torch.equal(a, b)
-    dataset_mod._reseed_fallback(pipe, 5)
+    seed_pipeline(pipe, 5)
     assert torch.equal(pipe[0](torch.zeros(4)), a)
-    dataset_mod.reseed_transform(None, 3)  # nothing to reseed: no error
-    dataset_mod.reseed_transform(lambda e: e, 3)
+    seed_pipeline(None, 3)  # nothing to reseed: no error
+    seed_pipeline(lambda e: e, 3)
 
 
 def test_workers_with_the_real_augmentations():
@@ -160,8 +160,7 @@ def test_workers_with_the_real_augmentations():
     assert torch.equal(first, worker_batches(ds, seed=0)[0])
 
 
-def test_user_worker_init_fn_runs_after_reseeding(monkeypatch, tmp_path):
-    monkeypatch.setattr(dataset_mod, "_load_seed_pipeline", lambda: None)
+def test_user_worker_init_fn_runs_after_reseeding(tmp_path):
     x = np.zeros((4, 4, 1), np.float32)
     ds = WaveformDataset(x, np.zeros(4, np.int64), transform=NoiseStandIn())
     loader = make_loader(ds, batch_size=1, num_workers=2, worker_init_fn=_touch(tmp_path))
