@@ -31,6 +31,7 @@ Initial weights are the caller's: build the model with ``build_model(name, seed=
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import json
 import math
