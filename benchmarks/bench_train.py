@@ -262,7 +262,7 @@ def speed_section(args) -> None:
         ref_acc, ref_f1 = loops["reference"].test()
         rep32 = loops["ours_fp32"].test() if args.amp_study else None
 
-    print(f"\nepoch time (train + validation pass; fastest of epochs 2..):")
+    print("\nepoch time (train + validation pass; fastest of epochs 2..):")
     print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, {mode}): {times['ours']:6.2f} s   "
           f"test acc {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}")
     print(f"  bare      model step on ready spectra, same batch and precision: {times['bare']:6.2f} s")
