@@ -185,14 +185,17 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     outside = pos > last
     if pad_mode == "reflect":
         period = 2 * last  # mirror about the last sample, repeatedly for very small rates
-        pos = torch.remainder(pos, period)
-        pos = torch.where(pos > last, period - pos, pos)
+        if bool((r < 0.5).any()):  # positions beyond one period: fold them back first
+            pos = torch.remainder(pos, period)
+        pos = torch.minimum(pos, period - pos)
     else:
         pos = pos.clamp(max=last)
-    i0 = pos.floor().to(torch.int64).clamp(0, last - 1)
-    w = (pos - i0.to(torch.float32))[:, None, :].expand(b, c, t)
+    i0 = pos.to(torch.int64).clamp_(max=last - 1)  # pos >= 0, so truncation is floor
+    w = (pos - i0)[:, None, :]
+    idx = i0[:, None, :].expand(b, c, t)
+    # the right neighbour is read through the view x[..., 1:] at the same index (no second index tensor);
     # lerp is exact at w == 0 and w == 1, so rate 1 is the identity
-    y = torch.lerp(_gather_time(xc, i0), _gather_time(xc, i0 + 1), w)
+    y = torch.lerp(torch.gather(xc, 2, idx), torch.gather(xc[..., 1:], 2, idx), w)
     if pad_mode == "zeros":
         y = y.masked_fill(outside[:, None, :], 0.0)
     return restore(_tc(y))
@@ -208,10 +211,15 @@ def _window(name: str, n: int, device: torch.device) -> tuple[torch.Tensor, torc
     return w, w.square().sum().sqrt()
 
 
-def _segment_power(frames: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """``sum over segments of |rfft(w * frame)|**2``: ``(..., segments, n) -> (..., n // 2 + 1)``."""
-    spec = torch.fft.rfft(frames * w, dim=-1)
-    return (spec.real.square() + spec.imag.square()).sum(dim=-2)
+def _power_spectrum(frames: torch.Tensor) -> torch.Tensor:
+    """``sum over segments of |rfft(frame)|**2``: ``(..., segments, n) -> (..., n // 2 + 1)``.
+
+    Squares the interleaved real/imaginary parts in one contiguous pass and sums segments before adding the
+    two parts: ``abs()`` and reductions over the size-2 real/imaginary axis are several times slower on the CPU.
+    """
+    sq = torch.view_as_real(torch.fft.rfft(frames, dim=-1)).square_()
+    s = sq.sum(dim=-3)
+    return s[..., 0] + s[..., 1]
 
 
 def spectrum(
@@ -250,17 +258,20 @@ def spectrum(
         )
     w, w_norm = _window(window, fft_size, xb.device)
     if mode == "first":
-        power = _segment_power(_cf(xb[:, :fft_size])[..., None, :], w)  # (batch, channel, bins)
+        frames = torch.mul(_cf(xb[:, :fft_size])[..., None, :], w)
     else:
         sig = _cf(xb)  # frames are cut along the contiguous time axis
         hop = fft_size // 2
-        frames = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
-        count = frames.shape[-2]
-        power = _segment_power(frames, w)
-        if (count - 1) * hop + fft_size < t:  # the hop missed the tail: one more segment ending at the last sample
-            power = power + _segment_power(sig[..., None, t - fft_size :], w)
-            count += 1
-        power = power / count
+        starts = list(range(0, t - fft_size + 1, hop))
+        if starts[-1] + fft_size < t:  # the hop missed the tail: one more segment ending at the last sample
+            starts.append(t - fft_size)
+        # windowed segments written straight into one buffer: a single FFT call over all of them
+        frames = sig.new_empty((b, c, len(starts), fft_size))
+        regular = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
+        torch.mul(regular, w, out=frames[:, :, : regular.shape[-2]])
+        if len(starts) > regular.shape[-2]:
+            torch.mul(sig[..., t - fft_size :], w, out=frames[:, :, -1])
+    power = _power_spectrum(frames) / frames.shape[-2]
     mag = torch.sqrt(power) / w_norm
     if log:
         mag = torch.log1p(mag)

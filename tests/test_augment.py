@@ -61,6 +61,28 @@ def test_add_noise_measured_snr_matches_drawn_snr():
     assert aug.last_params["noise"].shape == x.shape
 
 
+def test_add_noise_windows_are_unit_gaussian_independent_and_follow_the_seed():
+    aug = AddNoise(seed=7)
+    noise = aug.draw(200, 1700, channels=3)["noise"]  # (batch, time, channel) windows of the bank
+    values = noise.double()
+    assert abs(float(values.mean())) < 0.01 and abs(float(values.std()) - 1.0) < 0.01
+    # every (event, channel) has its own window: 600 offsets in a 2**20 bank rarely coincide
+    heads = noise[:, :2, :].permute(0, 2, 1).reshape(-1, 2)
+    assert torch.unique(heads, dim=0).shape[0] >= 597
+    corr = np.corrcoef(noise[:, :, 0].T.numpy()[:, :50].T)  # 50 windows against each other
+    assert np.max(np.abs(corr - np.eye(50))) < 0.15
+    # the bank is drawn from the stream: same seed, same noise; reseed (also through a container) redraws it
+    assert torch.equal(AddNoise(seed=7).draw(200, 1700, channels=3)["noise"], noise)
+    assert not torch.equal(AddNoise(seed=8).draw(200, 1700, channels=3)["noise"], noise)
+    pipe = Compose([RandomApply(AddNoise(), p=1.0)], seed=1)
+    x = torch.zeros(4, 900, 3) + torch.linspace(-1, 1, 900)[None, :, None]
+    first = pipe(x)
+    pipe.reseed(2)
+    other = pipe(x)
+    pipe.reseed(1)
+    assert torch.equal(pipe(x), first) and not torch.equal(other, first)
+
+
 def test_random_apply_rate_matches_p():
     n, p = 4000, 0.3
     ra = RandomApply(AmplitudeScale(2.0, 2.0), p=p, seed=5)

@@ -135,6 +135,20 @@ def test_get_device():
             get_device("cuda")
 
 
+def test_retain_freed_memory(monkeypatch):
+    import platform
+
+    import seiswork.train as train_module
+
+    monkeypatch.setattr(train_module, "_retained", False)
+    monkeypatch.setenv("SEISWORK_RETAIN_MEMORY", "0")
+    assert train_module.retain_freed_memory() is False and train_module._retained is False
+    monkeypatch.delenv("SEISWORK_RETAIN_MEMORY")
+    expected = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert train_module.retain_freed_memory() is expected
+    assert train_module.retain_freed_memory() is expected  # idempotent
+
+
 def test_class_weights_match_scikit_learn():
     from sklearn.utils.class_weight import compute_class_weight
 
