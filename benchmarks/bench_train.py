@@ -103,14 +103,15 @@ class ReferenceDataset(torch.utils.data.Dataset):
 class ReferenceLoop:
     """The straightforward loop, one epoch per :meth:`epoch` call; keeps the best-validation weights as fit does."""
 
-    def __init__(self, adapter, seed: int = 0, lr: float = 1e-3) -> None:
+    def __init__(self, adapter, seed: int = 0, lr: float = 1e-3, device: str = "cpu") -> None:
         tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
+        self.device = torch.device(device)
         g = torch.Generator().manual_seed(seed)
         self.train_loader = torch.utils.data.DataLoader(ReferenceDataset(tr.x, tr.y, True, seed), 32, shuffle=True,
                                                         generator=g)
         self.val_loader = torch.utils.data.DataLoader(ReferenceDataset(va.x, va.y, False), 32)
         self.test_loader = torch.utils.data.DataLoader(ReferenceDataset(te.x, te.y, False), 32)
-        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes))
+        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes)).to(self.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr)
         self.loss_fn = nn.CrossEntropyLoss()
         self.best_f1, self.best_state = -1.0, None
@@ -118,7 +119,7 @@ class ReferenceLoop:
     def predict(self, loader):
         self.model.eval()
         with torch.no_grad():
-            out = [(self.model(xb).argmax(1), yb) for xb, yb in loader]
+            out = [(self.model(xb.to(self.device)).argmax(1).cpu(), yb) for xb, yb in loader]
         return torch.cat([p for p, _ in out]).numpy(), torch.cat([y for _, y in out]).numpy()
 
     def epoch(self) -> float:
@@ -127,6 +128,7 @@ class ReferenceLoop:
         t0 = time.perf_counter()
         self.model.train()
         for xb, yb in self.train_loader:
+            xb, yb = xb.to(self.device), yb.to(self.device)
             loss = self.loss_fn(self.model(xb), yb)
             self.opt.zero_grad()
             loss.backward()
@@ -155,12 +157,13 @@ class OursLoop:
     """
 
     def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
-                 name: str = "lstm", **model_kw) -> None:
+                 name: str = "lstm", device: str | None = None, **model_kw) -> None:
         self.train, self.val, self.test_ds = (adapter.dataset(p) for p in ("train", "val", "test"))
         self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed)
         self.model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
         self.kw = dict(batch_size=batch_size, lr=lr, train_transform=self.train_t, eval_transform=self.eval_t,
-                       seed=seed, patience=None, amp=amp, progress=False, checkpoint_dir=folder, resume=True)
+                       seed=seed, patience=None, amp=amp, progress=False, checkpoint_dir=folder, resume=True,
+                       device=device)
         self.done, self.result = 0, None
 
     def epoch(self) -> float:
@@ -187,13 +190,17 @@ class BareLoop:
     """Model steps alone on ready spectra (forward + backward + clip + AdamW step per batch, then a validation
     forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free."""
 
-    def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0) -> None:
+    def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
         _, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        self.device = torch.device(device)
+        # fit's mixed precision: bf16 autocast on the CPU, fp16 on CUDA (fit adds a gradient scaler there)
+        self.amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
         with torch.no_grad():
-            self.xs, self.xv = eval_t(torch.from_numpy(tr.x)), eval_t(torch.from_numpy(va.x))
-        self.ys = torch.from_numpy(tr.y)
-        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes))
+            self.xs = eval_t(torch.from_numpy(tr.x).to(self.device))
+            self.xv = eval_t(torch.from_numpy(va.x).to(self.device))
+        self.ys = torch.from_numpy(tr.y).to(self.device)
+        self.model = build_model("lstm", seed=seed, classes=len(adapter.classes)).to(self.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=1e-4)
         self.loss_fn = nn.CrossEntropyLoss()
         self.g = torch.Generator().manual_seed(seed)
@@ -206,17 +213,19 @@ class BareLoop:
         order = torch.randperm(len(self.ys), generator=self.g)
         for i in range(0, len(self.ys), bs):
             idx = order[i:i + bs]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.amp):
-                out = model(self.xs[idx])
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+                out = model(self.xs[idx.to(self.device)])
             loss = self.loss_fn(out.float(), self.ys[idx])
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             self.opt.step()
         model.eval()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.amp):
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             for i in range(0, len(self.xv), 256):
                 model(self.xv[i:i + 256])
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
         return time.perf_counter() - t0
 
 
@@ -240,15 +249,17 @@ def speed_section(args) -> None:
           f"(train/val/test {n['train']}/{n['val']}/{n['test']}), built in {time.perf_counter() - t0:.1f} s")
     print(f"model: LSTMModel(hidden=64, layers=2), {sum(p.numel() for p in LSTMModel().parameters())} parameters; "
           f"{args.epochs} epochs each, loops interleaved epoch by epoch (a busy machine slows all alike); "
-          f"torch threads {torch.get_num_threads()}", flush=True)
+          f"torch threads {torch.get_num_threads()}, device {args.device}", flush=True)
 
-    mode = "fp32" if args.fp32 else "bf16 autocast"
+    dev = args.device
+    mode = "fp32" if args.fp32 else ("fp16 autocast" if dev.startswith("cuda") else "bf16 autocast")
     with tempfile.TemporaryDirectory() as tmp:
-        loops = {"ours": OursLoop(adapter, Path(tmp) / "ours", args.batch_size, args.lr, amp=not args.fp32),
-                 "bare": BareLoop(adapter, args.batch_size, args.lr, amp=not args.fp32),
-                 "reference": ReferenceLoop(adapter)}
+        loops = {"ours": OursLoop(adapter, Path(tmp) / "ours", args.batch_size, args.lr, amp=not args.fp32, device=dev),
+                 "bare": BareLoop(adapter, args.batch_size, args.lr, amp=not args.fp32, device=dev),
+                 "reference": ReferenceLoop(adapter, device=dev)}
         if args.amp_study:
-            loops["ours_fp32"] = OursLoop(adapter, Path(tmp) / "fp32", args.batch_size, args.lr, amp=False)
+            loops["ours_fp32"] = OursLoop(adapter, Path(tmp) / "fp32", args.batch_size, args.lr, amp=False,
+                                          device=dev)
         seconds: dict[str, list[float]] = {k: [] for k in loops}
         for e in range(args.epochs):
             for name, loop in loops.items():
@@ -325,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-realdata", action="store_true")
     p.add_argument("--real-epochs", type=int, default=30)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="where all three loops train (default: CUDA when present; the reference's numpy "
+                        "augmentation stays on the CPU, as it would for its user)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
