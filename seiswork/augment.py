@@ -131,9 +131,7 @@ class Augmentation(nn.Module):
             self._generator.manual_seed(seed)
 
     def _restart(self) -> None:
-        """Forget state drawn from the stream (a restarted stream must redraw it), here and inside."""
-        for child in self._children_aug():
-            child._restart()
+        """Forget state this module drew from the stream (a restarted stream must redraw it); none here."""
 
     def _children_aug(self) -> list["Augmentation"]:
         return []
@@ -158,7 +156,9 @@ class Augmentation(nn.Module):
             )
         self.seed = _check_seed(seed, type(self).__name__)
         self._seed_generator(self.seed)
-        self._restart()
+        for module in self.modules():
+            if isinstance(module, Augmentation):
+                module._restart()
         return self
 
     # -- draw / apply ------------------------------------------------------------------------------------

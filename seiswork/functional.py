@@ -192,10 +192,9 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
         pos = pos.clamp(max=last)
     i0 = pos.to(torch.int64).clamp_(max=last - 1)  # pos >= 0, so truncation is floor
     w = (pos - i0)[:, None, :]
-    idx = i0[:, None, :].expand(b, c, t)
     # the right neighbour is read through the view x[..., 1:] at the same index (no second index tensor);
     # lerp is exact at w == 0 and w == 1, so rate 1 is the identity
-    y = torch.lerp(torch.gather(xc, 2, idx), torch.gather(xc[..., 1:], 2, idx), w)
+    y = torch.lerp(_gather_time(xc, i0), _gather_time(xc[..., 1:], i0), w)
     if pad_mode == "zeros":
         y = y.masked_fill(outside[:, None, :], 0.0)
     return restore(_tc(y))
@@ -262,14 +261,13 @@ def spectrum(
     else:
         sig = _cf(xb)  # frames are cut along the contiguous time axis
         hop = fft_size // 2
-        starts = list(range(0, t - fft_size + 1, hop))
-        if starts[-1] + fft_size < t:  # the hop missed the tail: one more segment ending at the last sample
-            starts.append(t - fft_size)
-        # windowed segments written straight into one buffer: a single FFT call over all of them
-        frames = sig.new_empty((b, c, len(starts), fft_size))
         regular = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
-        torch.mul(regular, w, out=frames[:, :, : regular.shape[-2]])
-        if len(starts) > regular.shape[-2]:
+        count = regular.shape[-2]
+        tail = (count - 1) * hop + fft_size < t  # the hop missed the tail: one more segment ending at the last sample
+        # windowed segments written straight into one buffer: a single FFT call over all of them
+        frames = sig.new_empty((b, c, count + tail, fft_size))
+        torch.mul(regular, w, out=frames[:, :, :count])
+        if tail:
             torch.mul(sig[..., t - fft_size :], w, out=frames[:, :, -1])
     power = _power_spectrum(frames) / frames.shape[-2]
     mag = torch.sqrt(power) / w_norm
