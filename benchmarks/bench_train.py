@@ -6,14 +6,16 @@ Sections (all on the CPU unless CUDA is present; run ``--help`` for sizes):
    N=4433) with the seed's augmentations and ``LSTMModel(hidden=64, layers=2)``:
 
    - *reference*: per-event numpy augmentation in a ``Dataset`` (``np.roll``, ``np.random.normal``,
-     ``np.interp``, ``np.fft``), ``DataLoader(batch_size=32)``, fp32 model, plain AdamW step;
+     ``np.interp``, ``np.fft``), ``DataLoader(batch_size=32)``, fp32 model, plain AdamW step; each LSTM layer
+     one oneDNN call over the batch, as ``nn.LSTM`` runs (``cpu_shards = 1``);
    - *ours*: ``seiswork.train.fit`` — batched augmentation + FFT on the training device inside the loop,
-     larger batch, mixed precision (bf16 autocast on CPU);
+     larger batch, mixed precision (bf16 autocast on CPU), the LSTM stack's batch cut into one shard per core;
    - *bare*: the same model step as ours (same batch size, precision) on ready spectra, no data work.
 
    Prints epoch times (train + validation pass), the ratios reference/ours (target >= 2) and ours/bare
    (target <= 1.15), and the test accuracy of each after the same number of epochs (target: equal within
-   1 point). ``--amp-study`` adds ours in fp32 to isolate what mixed precision does to speed and accuracy.
+   1 point). ``--amp-study`` adds ours in fp32 to isolate what mixed precision does to speed and accuracy;
+   ``--shard-study`` adds ours without CPU shards.
 2. **input normalisation study** (``--norm-study``): ``LSTMModel`` with each ``input_norm`` on the same data.
 3. **real data** (``../shared/data/phasenet_eq_vs_noise``, earthquake vs noise, split grouped by event id):
    test balanced accuracy and macro F1 of both models; skipped with a message when absent.
@@ -112,6 +114,9 @@ class ReferenceLoop:
         self.val_loader = torch.utils.data.DataLoader(ReferenceDataset(va.x, va.y, False), 32)
         self.test_loader = torch.utils.data.DataLoader(ReferenceDataset(te.x, te.y, False), 32)
         self.model = build_model("lstm", seed=seed, classes=len(adapter.classes)).to(self.device)
+        # the straightforward loop runs each LSTM layer as one oneDNN call on all cores, as nn.LSTM does;
+        # cutting the batch into per-core shards is one of our speed-ups (StackedLSTM.cpu_shards)
+        self.model.lstm.cpu_shards = 1
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr)
         self.loss_fn = nn.CrossEntropyLoss()
         self.best_f1, self.best_state = -1.0, None
@@ -157,10 +162,11 @@ class OursLoop:
     """
 
     def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
-                 name: str = "lstm", device: str | None = None, **model_kw) -> None:
+                 name: str = "lstm", device: str | None = None, cpu_shards: int | None = None, **model_kw) -> None:
         self.train, self.val, self.test_ds = (adapter.dataset(p) for p in ("train", "val", "test"))
         self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed)
         self.model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
+        self.model.lstm.cpu_shards = cpu_shards
         self.kw = dict(batch_size=batch_size, lr=lr, train_transform=self.train_t, eval_transform=self.eval_t,
                        seed=seed, patience=None, amp=amp, progress=False, checkpoint_dir=folder, resume=True,
                        device=device)
@@ -260,6 +266,9 @@ def speed_section(args) -> None:
         if args.amp_study:
             loops["ours_fp32"] = OursLoop(adapter, Path(tmp) / "fp32", args.batch_size, args.lr, amp=False,
                                           device=dev)
+        if args.shard_study:
+            loops["ours_1shard"] = OursLoop(adapter, Path(tmp) / "1shard", args.batch_size, args.lr,
+                                            amp=not args.fp32, device=dev, cpu_shards=1)
         seconds: dict[str, list[float]] = {k: [] for k in loops}
         for e in range(args.epochs):
             for name, loop in loops.items():
@@ -272,6 +281,7 @@ def speed_section(args) -> None:
         report = loops["ours"].test()
         ref_acc, ref_f1 = loops["reference"].test()
         rep32 = loops["ours_fp32"].test() if args.amp_study else None
+        rep1 = loops["ours_1shard"].test() if args.shard_study else None
 
     print("\nepoch time (train + validation pass; fastest of epochs 2..):")
     print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, {mode}): {times['ours']:6.2f} s   "
@@ -282,6 +292,10 @@ def speed_section(args) -> None:
     if rep32 is not None:
         print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, fp32): {times['ours_fp32']:6.2f} s   "
               f"test acc {rep32['accuracy']:.4f}  macro F1 {rep32['macro_f1']:.4f}")
+    if rep1 is not None:
+        print(f"  ours      fit(...) without CPU shards (StackedLSTM.cpu_shards = 1): {times['ours_1shard']:6.2f} s   "
+              f"test acc {rep1['accuracy']:.4f}  macro F1 {rep1['macro_f1']:.4f}")
+        print(f"CPU shards: unsharded / sharded epoch time {times['ours_1shard'] / times['ours']:.2f}x")
     print(f"speed-up reference / ours: {times['reference'] / times['ours']:5.2f}x   (target >= 2)")
     print(f"overhead ours / bare:      {times['ours'] / times['bare']:5.2f}x   (target <= 1.15)")
     print(f"test accuracy ours - reference: {100 * (report['accuracy'] - ref_acc):+.2f} points  (target within 1)")
@@ -331,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=3e-3, help="our learning rate (the reference uses 1e-3)")
     p.add_argument("--fp32", action="store_true", help="run ours in fp32 (default: bf16 autocast)")
     p.add_argument("--amp-study", action="store_true", help="also run ours in fp32 to measure mixed precision")
+    p.add_argument("--shard-study", action="store_true", help="also run ours without CPU shards (StackedLSTM.cpu_shards)")
     p.add_argument("--norm-study", action="store_true", help="compare the models' input normalisations")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-realdata", action="store_true")

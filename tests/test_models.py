@@ -201,3 +201,67 @@ def test_stacked_lstm_matches_nn_lstm_outputs_and_locks_dropout_over_time():
     stack(x)
     dropped = seen[0] == 0
     assert dropped.any() and (dropped == dropped[:, :1]).all()
+
+
+def _step(model, x, y, shards):
+    """Logits and parameter gradients of one training step with ``cpu_shards=shards``."""
+    model.lstm.cpu_shards = shards
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(3)  # the same dropout masks in every call
+    logits = model(x)
+    torch.nn.functional.cross_entropy(logits, y).backward()
+    return logits.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_cpu_shards_give_the_unsharded_logits_and_gradients(name):
+    from seiswork.models import MIN_SHARD
+
+    model = tiny(name).train()
+    x, y = torch.rand(2 * MIN_SHARD + 3, 21, 3) * 10, torch.randint(0, 2, (2 * MIN_SHARD + 3,))
+    one_logits, one_grads = _step(model, x, y, 1)
+    logits, grads = _step(model, x, y, 2)
+    # sequences are independent in an LSTM: only the summation order of the parameter gradients differs
+    torch.testing.assert_close(logits, one_logits, rtol=0, atol=1e-6)
+    assert grads.keys() == one_grads.keys()
+    for n in grads:
+        torch.testing.assert_close(grads[n], one_grads[n], rtol=1e-4, atol=1e-6, msg=n)
+    # same seed, same gradients, bit for bit: the shards' gradients are summed in a fixed order
+    again_logits, again = _step(model, x, y, 2)
+    assert torch.equal(again_logits, logits) and all(torch.equal(again[n], grads[n]) for n in grads)
+    # gradients reach an input that asks for them, through the shards
+    xg, xr = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    for shards, inputs in ((2, xg), (1, xr)):
+        model.lstm.cpu_shards = shards
+        torch.manual_seed(3)
+        model(inputs).sum().backward()
+    torch.testing.assert_close(xg.grad, xr.grad)
+    # evaluation (no graph) runs sharded too, with the same outputs
+    model.eval()
+    with torch.no_grad():
+        model.lstm.cpu_shards = 2
+        sharded = model(x)
+        model.lstm.cpu_shards = 1
+        torch.testing.assert_close(sharded, model(x), rtol=0, atol=1e-6)
+
+
+def test_shard_sizes_split_only_large_cpu_batches():
+    from seiswork.models import MIN_SHARD, _shard_sizes
+
+    big = torch.zeros(2 * MIN_SHARD + 1, 5, 3)
+    assert _shard_sizes(big, 2) == [MIN_SHARD + 1, MIN_SHARD]
+    assert _shard_sizes(big, 1) == [2 * MIN_SHARD + 1]
+    assert _shard_sizes(big, 8) == [MIN_SHARD + 1, MIN_SHARD]  # never below MIN_SHARD sequences a shard
+    assert _shard_sizes(torch.zeros(MIN_SHARD, 5, 3), 2) == [MIN_SHARD]
+    assert _shard_sizes(torch.zeros(0, 5, 3), 2) == [0]
+    torch.set_num_threads(2)  # None: one shard per intra-op thread (the one_thread fixture restores it)
+    assert _shard_sizes(big, None) == [MIN_SHARD + 1, MIN_SHARD]
+
+
+def test_shard_workers_leave_the_callers_thread_count_alone():
+    from seiswork.models import _workers
+
+    torch.set_num_threads(2)
+    pool = _workers(2)
+    assert set(pool.map(lambda _: torch.get_num_threads(), range(4))) == {1}  # each shard on one core
+    assert torch.get_num_threads() == 2
