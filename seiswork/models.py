@@ -208,8 +208,8 @@ _pool_lock = threading.Lock()
 
 def _shard_sizes(x: torch.Tensor, shards: int | None) -> list[int]:
     """Batch sizes of the CPU shards of ``x`` (one item: no sharding)."""
-    if x.device.type != "cpu" or x.dim() != 3:
-        return [x.shape[0]]
+    if x.device.type != "cpu" or x.dim() != 3 or torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return [x.shape[0]]  # tracers and compilers see one thread
     n = torch.get_num_threads() if shards is None else int(shards)
     n = max(1, min(n, x.shape[0] // MIN_SHARD))
     base, extra = divmod(x.shape[0], n)
