@@ -152,8 +152,8 @@ class StackedLSTM(nn.Module):
     ``torch.get_num_threads()``; 1 turns it off) that run forward and backward concurrently, each on one core
     (see :func:`_run_shards`). Sequences are independent in an LSTM, so this changes nothing but float rounding;
     the dropout masks are drawn for the whole batch first, so a seed gives the same masks either way. Why: the
-    recurrent step is 257 small matrix products in a row, and oneDNN spreading each one over both cores gained
-    only 1.27x over one core; independent shards gain 1.5-2x (``benchmarks/bench_train.py``).
+    recurrent step is 257 small matrix products in a row, which oneDNN spreads poorly over cores; independent
+    shards made CPU epochs 1.3x faster on 2 cores (``benchmarks/bench_train.py --shard-study``).
     """
 
     def __init__(self, input_size: int, hidden: int, layers: int, dropout: float) -> None:
@@ -313,12 +313,7 @@ class _ParallelShards(torch.autograd.Function):
 
 def _sum(grads: list[torch.Tensor | None]) -> torch.Tensor | None:
     present = [g for g in grads if g is not None]
-    if not present:
-        return None
-    total = present[0]
-    for g in present[1:]:
-        total = total + g
-    return total
+    return sum(present[1:], present[0]) if present else None  # left to right: a fixed order
 
 
 class _ConfigMixin:
