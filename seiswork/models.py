@@ -177,7 +177,7 @@ class StackedLSTM(nn.Module):
         if len(shards) == 1:
             return self._run(x, masks)
         autocast = (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
-        params = [p for p in self.parameters()]
+        params = list(self.parameters())
         if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
             out, h_n, c_n = _ParallelShards.apply(self, shards, masks, autocast, x, *params)
             return out, (h_n, c_n)
@@ -252,18 +252,20 @@ def _run_shards(fn, x, masks, shards, autocast, grad: bool) -> list[tuple[torch.
     """``fn(x_shard, masks_shard)`` for each shard, concurrently; returns ``[(x_shard, fn's result), ...]``.
 
     Grad mode and CPU autocast are thread-local in torch, so each worker enters the caller's. With ``grad`` each
-    shard's input is a fresh leaf, so its graph can be walked back on its own (``_ParallelShards.backward``).
+    shard's input is a fresh leaf (asking for its gradient when ``x`` does), so its graph can be walked back on
+    its own (``_ParallelShards.backward``).
     """
     enabled, dtype = autocast
+    mask_parts = [[None] * len(shards) if m is None else m.split(shards) for m in masks]
 
-    def work(k: int, xs: torch.Tensor):
-        ms = [None if m is None else m[sum(shards[:k]) : sum(shards[: k + 1])] for m in masks]
+    def work(xs: torch.Tensor, ms: list[torch.Tensor | None]):
         if grad:
-            xs = xs.detach().requires_grad_(True)
+            xs = xs.detach().requires_grad_(x.requires_grad)
         with torch.set_grad_enabled(grad), torch.autocast("cpu", dtype=dtype, enabled=enabled):
             return xs, fn(xs, ms)
 
-    futures = [_workers(len(shards)).submit(work, k, xs) for k, xs in enumerate(torch.split(x, shards))]
+    pool = _workers(len(shards))
+    futures = [pool.submit(work, xs, list(ms)) for xs, *ms in zip(x.split(shards), *mask_parts)]
     return [f.result() for f in futures]
 
 
@@ -291,22 +293,23 @@ class _ParallelShards(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
+        if g_out is None and g_h is None and g_c is None:
+            return (None,) * (5 + len(ctx.params))
         params = [p for p in ctx.params if p.requires_grad]
+        needs_x = ctx.needs_input_grad[4]
+        n = len(ctx.shards)
+        # each output's gradient cut like the batch: (B, T, H) along dim 0, h_n and c_n (layers, B, H) along dim 1
+        g_parts = [[None] * n if g is None else g.split(ctx.shards, dim=d) for g, d in ((g_out, 0), (g_h, 1), (g_c, 1))]
 
         def work(k: int):
             xs, (out, (h, c)) = ctx.parts[k]
-            lo, hi = sum(ctx.shards[:k]), sum(ctx.shards[: k + 1])
-            pairs = [(t, g[lo:hi]) for t, g in ((out, g_out),) if g is not None]
-            pairs += [(t, g[:, lo:hi]) for t, g in ((h, g_h), (c, g_c)) if g is not None]
-            outs, grads = zip(*pairs)
-            return torch.autograd.grad(outs, [xs, *params], grads, allow_unused=True)
+            outs, grads = zip(*[(t, g[k]) for t, g in zip((out, h, c), g_parts) if g[k] is not None])
+            return torch.autograd.grad(outs, [xs] * needs_x + params, grads, allow_unused=True)
 
-        if g_out is None and g_h is None and g_c is None:
-            return (None,) * (5 + len(ctx.params))
-        results = list(_workers(len(ctx.shards)).map(work, range(len(ctx.shards))))
+        results = list(_workers(n).map(work, range(n)))
         ctx.parts = None  # free the shard graphs
-        g_x = torch.cat([r[0] for r in results]) if ctx.needs_input_grad[4] else None
-        summed = iter([_sum([r[1 + i] for r in results]) for i in range(len(params))])
+        g_x = torch.cat([r[0] for r in results]) if needs_x else None
+        summed = iter([_sum([r[needs_x + i] for r in results]) for i in range(len(params))])
         g_params = [next(summed) if p.requires_grad else None for p in ctx.params]
         return (None, None, None, None, g_x, *g_params)
 
