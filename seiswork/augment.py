@@ -21,6 +21,11 @@ Draw then apply::
 
 Parameter dicts hold tensors with the batch as their first dimension (see each class). ``aug.eval()`` turns a
 module into the identity (no draw); a container in train mode skips children that are in eval mode.
+
+On the CPU a whole draw is applied in one compiled pass per event (:func:`seiswork.kernels.augment`: every step
+while the event sits in cache, the batch split over the cores) when every module inside is one of the four
+augmentations, ``RandomApply`` or ``Compose``; otherwise, and on CUDA, module by module with
+:mod:`seiswork.functional`. Both compute the same float32 maths (tests/test_kernels.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import torch
 from torch import nn
 
 from seiswork import functional as F
+from seiswork import kernels
 
 __all__ = [
     "Augmentation",
@@ -197,7 +203,16 @@ class Augmentation(nn.Module):
         if params is None:
             raise TypeError(f"{type(self).__name__}.apply(x, params): params are required; get them from draw()")
         xb, restore = F.as_batch(x, type(self).__name__)
-        return restore(self._run(xb, _params_to(params, xb.device)))
+        return restore(self._run_outer(xb, _params_to(params, xb.device)))
+
+    def _run_outer(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        """Apply a whole draw: on the CPU as one compiled pass per event (:mod:`seiswork.kernels`) when every
+        module inside has a kernel, else module by module in torch."""
+        if params and x.device.type == "cpu" and kernels.available():
+            program = _program(self, params, x.shape[0], x.shape[2])
+            if program is not None:
+                return kernels.augment(x, *program) if program[0] else x
+        return self._run(x, params)
 
     def _run(self, x: torch.Tensor, params: Params, owned: bool = False) -> torch.Tensor:
         """Apply to a batch; ``owned=True`` means ``x`` is a scratch copy that may be overwritten."""
@@ -214,7 +229,7 @@ class Augmentation(nn.Module):
         if not self.training:
             return restore(xb)
         params = self.draw(xb.shape[0], xb.shape[1], xb.device, channels=xb.shape[2])
-        return restore(self._run(xb, params))
+        return restore(self._run_outer(xb, params))
 
     def select_params(self, params: Params, index: Any) -> Params:
         """The parameters of the events ``index`` (int or sequence) out of a batch draw, for per-event replay."""
@@ -289,13 +304,16 @@ class AddNoise(Augmentation):
 
     SNR is defined from the event's own power, **jointly over all channels** (mean square over time and
     channel; see :func:`seiswork.functional.add_noise`), and holds exactly for the drawn noise.
-    Params: ``{"snr_db": float (batch,), "noise": unit Gaussian (batch, time, channel)}``.
+    Params: ``{"snr_db": float (batch,), "offset": int64 (batch, channel)}``; :meth:`noise` gives the noise itself,
+    unit Gaussian ``(batch, time, channel)``.
 
-    The noise of each channel of each event is a window of ``time`` samples at a random offset in a bank of
+    The noise of each channel of each event is a window of ``time`` samples at offset ``offset`` in a bank of
     ``bank_size`` unit Gaussian samples (at least ``8 * time``), drawn from this module's stream at the first
-    draw after (re)seeding and kept on each device it is used on. Cutting windows costs a copy instead of a
-    Gaussian draw per sample, which made AddNoise about 6x cheaper on the CPU. Two windows overlap (share part of
-    their noise, shifted) with probability about ``2 * time / bank_size`` (0.3% for 1700 samples), harmless for
+    draw after (re)seeding and kept on each device it is used on; a draw's offsets refer to the bank of its
+    time, so replay a draw before the next reseed. Cutting windows costs a copy instead of a Gaussian draw per
+    sample, which made AddNoise about 6x cheaper on the CPU; the CPU kernel reads the windows in place and takes
+    their power from the bank's cumulative power, with no copy at all. Two windows overlap (share part of their
+    noise, shifted) with probability about ``2 * time / bank_size`` (0.3% for 1700 samples), harmless for
     augmentation; ``reseed`` (the training loop reseeds every epoch) draws a new bank. Noise values are the same
     on CPU and GPU.
     """
@@ -330,13 +348,26 @@ class AddNoise(Augmentation):
     def _draw(self, batch, length, channels, device):
         snr = _uniform(self._generator, batch, self.snr_min, self.snr_max)
         bank = self._bank(length, device)
-        offsets = torch.randint(0, bank.numel() - length + 1, (batch * channels,), generator=self._generator)
+        offsets = torch.randint(0, bank.numel() - length + 1, (batch, channels), generator=self._generator)
+        return {"snr_db": snr.to(device), "offset": offsets.to(device)}
+
+    def _cpu_bank(self) -> tuple[torch.Tensor, np.ndarray]:
+        """The CPU bank and its cumulative power (:func:`seiswork.kernels.cumulative_power`), for the kernels."""
+        bank = self._bank(1, torch.device("cpu"))
+        if "cpu_power" not in self._banks:
+            self._banks["cpu_power"] = kernels.cumulative_power(bank)
+        return bank, self._banks["cpu_power"]
+
+    def noise(self, params: Params, length: int) -> torch.Tensor:
+        """The unit Gaussian noise of a draw, ``(batch, time, channel)``: each channel's bank window."""
+        offsets = params["offset"]
+        batch, channels = offsets.shape
+        bank = self._bank(length, offsets.device)
         # windows cut channel-first, handed out as a (batch, time, channel) view: the layout functional works in
-        noise = bank.unfold(0, length, 1)[offsets.to(device)].view(batch, channels, length).transpose(1, 2)
-        return {"snr_db": snr.to(device), "noise": noise}
+        return bank.unfold(0, length, 1)[offsets.reshape(-1)].view(batch, channels, length).transpose(1, 2)
 
     def _apply_params(self, x, params):
-        return F.add_noise(x, params["noise"], params["snr_db"])
+        return F.add_noise(x, self.noise(params, x.shape[1]), params["snr_db"])
 
 
 class AmplitudeScale(Augmentation):
@@ -500,3 +531,57 @@ class Compose(Augmentation):
 
     def select_params(self, params, index):
         return {"transforms": [t.select_params(p, index) if p else p for t, p in zip(self.transforms, params["transforms"])]}
+
+
+# ---------------------------------------------------------------------------------------------- CPU kernels
+_KERNEL_OPS = {TimeShift: kernels.SHIFT, AddNoise: kernels.NOISE, AmplitudeScale: kernels.SCALE, TimeStretch: kernels.STRETCH}
+
+
+def _program(module: Augmentation, params: Params, batch: int, channels: int) -> Optional[tuple]:
+    """A draw of ``module`` flattened into the step arrays of :func:`seiswork.kernels.augment`.
+
+    Each applied leaf becomes one step with a per-event mask (the events its ``RandomApply`` coins selected) and
+    per-event parameters scattered to batch positions. None when some module has no kernel (a subclass, a
+    user's own augmentation) or two ``AddNoise`` draw from different banks: those run module by module.
+    """
+    steps: list = []
+    banks: list = []
+
+    def walk(m: Augmentation, p: Params, rows: np.ndarray) -> bool:
+        if not p:
+            return True  # eval mode: identity
+        kind = type(m)
+        if kind is Compose:
+            return all(walk(t, q, rows) for t, q in zip(m.transforms, p["transforms"]))
+        if kind is RandomApply:
+            return walk(m.aug, p["params"], rows[p["apply"].numpy()])
+        if kind not in _KERNEL_OPS:
+            return False
+        f = i = None
+        pad = 0
+        if kind is TimeShift:
+            i = p["shift"].numpy()[:, None]
+        elif kind is AddNoise:
+            f, i = p["snr_db"].numpy(), p["offset"].numpy()
+            banks.append(m)
+        elif kind is AmplitudeScale:
+            f = p["scale"].numpy()
+        else:
+            f, pad = p["rate"].numpy(), kernels.PAD_CODES[m.pad_mode]
+        steps.append((_KERNEL_OPS[kind], pad, rows, f, i))
+        return True
+
+    if not walk(module, params, np.arange(batch)) or len(set(map(id, banks))) > 1:
+        return None
+    n = len(steps)
+    mask = np.zeros((n, batch), np.bool_)
+    fpar = np.zeros((n, batch), np.float64)
+    ipar = np.zeros((n, batch, channels), np.int64)
+    for s, (_, _, rows, f, i) in enumerate(steps):
+        mask[s, rows] = True
+        if f is not None:  # the torch path computes with float32 parameters
+            fpar[s, rows] = f.astype(np.float32)
+        if i is not None:
+            ipar[s, rows] = i
+    bank, power = banks[0]._cpu_bank() if banks else (None, None)
+    return [s[0] for s in steps], [s[1] for s in steps], mask, fpar, ipar, bank, power

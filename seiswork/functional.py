@@ -7,7 +7,9 @@ on the same device) as float32. Results of the waveform functions are transposed
 sequence/array/tensor of length ``batch``. Inputs are never modified.
 
 The modules in :mod:`seiswork.augment` and :mod:`seiswork.transforms` draw the random parameters and
-call these functions (the torchaudio ``functional``/``transforms`` split).
+call these functions (the torchaudio ``functional``/``transforms`` split). :mod:`seiswork.kernels` holds compiled
+CPU versions of the same maths (a whole augmentation draw per event, the spectrum in chunks), which the
+modules and :func:`spectrum` use on CPU tensors; tests/test_kernels.py keeps the two equal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Callable, Union
 
 import numpy as np
 import torch
+
+from seiswork import kernels
 
 Array = Union[np.ndarray, torch.Tensor]
 PerEvent = Union[float, int, np.ndarray, torch.Tensor, list, tuple]
@@ -240,6 +244,8 @@ def spectrum(
     return_onesided=False, detrend=False)`` on its first ``fft_size // 2 + 1`` bins; with ``window="boxcar"`` and
     ``mode="first"`` it is ``abs(np.fft.rfft(x[:fft_size], norm="ortho"))``.
     ``log=True`` returns ``log1p(magnitude)`` (amplitude compression).
+    On the CPU the same maths runs in :func:`seiswork.kernels.spectrum` (cache-sized chunks of events, split
+    over the cores).
     """
     if mode not in SPECTRUM_MODES:
         raise ValueError(f"spectrum: mode must be one of {SPECTRUM_MODES}, got {mode!r}")
@@ -256,6 +262,12 @@ def spectrum(
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
     w, w_norm = _window(window, fft_size, xb.device)
+    if xb.device.type == "cpu" and kernels.available():
+        hop = fft_size // 2
+        starts = [0] if mode == "first" else list(range(0, t - fft_size + 1, hop))
+        if mode != "first" and starts[-1] + fft_size < t:
+            starts.append(t - fft_size)
+        return restore(kernels.spectrum(xb, w, float(w_norm), starts, log))
     if mode == "first":
         frames = torch.mul(_cf(xb[:, :fft_size])[..., None, :], w)
     else:

@@ -58,12 +58,16 @@ def test_add_noise_measured_snr_matches_drawn_snr():
         (x.double() ** 2).mean(dim=(1, 2)).numpy() / ((out - x).double() ** 2).mean(dim=(1, 2)).numpy()
     )
     assert np.max(np.abs(measured - snr)) < 0.5
-    assert aug.last_params["noise"].shape == x.shape
+    assert aug.last_params["offset"].shape == (400, 3)  # one bank window per event and channel
+    assert aug.noise(aug.last_params, 500).shape == x.shape
 
 
 def test_add_noise_windows_are_unit_gaussian_independent_and_follow_the_seed():
+    def noise_of(aug):
+        return aug.noise(aug.draw(200, 1700, channels=3), 1700)  # (batch, time, channel) windows of the bank
+
     aug = AddNoise(seed=7)
-    noise = aug.draw(200, 1700, channels=3)["noise"]  # (batch, time, channel) windows of the bank
+    noise = noise_of(aug)
     values = noise.double()
     assert abs(float(values.mean())) < 0.01 and abs(float(values.std()) - 1.0) < 0.01
     # every (event, channel) has its own window: 600 offsets in a 2**20 bank rarely coincide
@@ -72,8 +76,8 @@ def test_add_noise_windows_are_unit_gaussian_independent_and_follow_the_seed():
     corr = np.corrcoef(noise[:, :, 0].T.numpy()[:, :50].T)  # 50 windows against each other
     assert np.max(np.abs(corr - np.eye(50))) < 0.15
     # the bank is drawn from the stream: same seed, same noise; reseed (also through a container) redraws it
-    assert torch.equal(AddNoise(seed=7).draw(200, 1700, channels=3)["noise"], noise)
-    assert not torch.equal(AddNoise(seed=8).draw(200, 1700, channels=3)["noise"], noise)
+    assert torch.equal(noise_of(AddNoise(seed=7)), noise)
+    assert not torch.equal(noise_of(AddNoise(seed=8)), noise)
     pipe = Compose([RandomApply(AddNoise(), p=1.0)], seed=1)
     x = torch.zeros(4, 900, 3) + torch.linspace(-1, 1, 900)[None, :, None]
     first = pipe(x)

@@ -259,9 +259,9 @@ def test_shard_sizes_split_only_large_cpu_batches():
 
 
 def test_shard_workers_leave_the_callers_thread_count_alone():
-    from seiswork.models import _workers
+    from seiswork.threads import workers
 
     torch.set_num_threads(2)
-    pool = _workers(2)
+    pool = workers(2)
     assert set(pool.map(lambda _: torch.get_num_threads(), range(4))) == {1}  # each shard on one core
     assert torch.get_num_threads() == 2

@@ -1,0 +1,264 @@
+"""Compiled CPU kernels (numba) for the batched augmentations and the Welch spectrum.
+
+The torch code in :mod:`seiswork.functional` runs each augmentation as a few whole-batch passes (a gather, a
+copy back through ``RandomApply``'s selection, a multiply, ...), each one streaming the batch through memory.
+On the CPU these kernels instead take one event at a time through every step while it sits in the core's cache,
+and split the batch between the cores (one worker thread per torch intra-op thread, the pool the LSTM shards
+use). They compute what :mod:`seiswork.functional` computes, in the same float32 arithmetic, so results agree
+with the torch path to float rounding (tests/test_kernels.py); CUDA tensors and anything these kernels do not
+cover take the torch path.
+
+- :func:`augment`: a *program* of steps (shift, noise, scale, stretch, each with a per-event on/off mask and
+  per-event parameters), flattened from a ``Compose``/``RandomApply`` draw by :mod:`seiswork.augment`.
+- :func:`spectrum`: the one-sided magnitude spectrum (``welch`` or ``first``), in chunks of a few events: the
+  kernel cuts and windows the frames of a chunk, ``torch.fft.rfft`` transforms them (MKL/pocketfft, the same
+  FFT as the torch path), the kernel sums the power over segments; the chunk never leaves the cache.
+
+The kernels are compiled on first use and cached on disk (``__pycache__``), so later processes start at once.
+``SEISWORK_KERNELS=0`` turns them off (the torch path everywhere).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from seiswork.threads import workers
+
+try:  # numba is a dependency; a broken install falls back to the torch path instead of failing
+    import numba
+except ImportError:  # pragma: no cover - exercised only without numba
+    numba = None
+
+__all__ = ["available", "augment", "spectrum", "SHIFT", "NOISE", "SCALE", "STRETCH", "PAD_CODES"]
+
+SHIFT, NOISE, SCALE, STRETCH = 0, 1, 2, 3
+PAD_CODES = {"reflect": 0, "edge": 1, "zeros": 2}
+# bytes of frames per spectrum chunk: the frames and their FFT (twice that) stay in a core's L2 cache
+CHUNK_BYTES = 256 * 1024
+
+
+def available() -> bool:
+    """True when the compiled CPU kernels are used (numba importable and not turned off)."""
+    return numba is not None and os.environ.get("SEISWORK_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _jit(fn):
+    # reassociation lets sums vectorise (the result then depends on the compiled code, not on the run: same
+    # machine, same numbers); NaN and inf keep their IEEE meaning, and division by zero gives inf as in torch
+    if numba is None:
+        return fn
+    return numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz"})(fn)
+
+
+# ---------------------------------------------------------------------------------------------- augmentation
+@_jit
+def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):  # pragma: no cover
+    # x (B, T, C), or (B, C, T) when channel_first; out (B, C, T); step s applies to event b when mask[s, b]
+    n_channels, n_time = out.shape[1], out.shape[2]
+    scratch = np.empty((n_channels, n_time), np.float32)
+    index = np.empty(n_time, np.int64)
+    weight = np.empty(n_time, np.float32)
+    keep = np.empty(n_time, np.float32)
+    one, half, last = np.float32(1.0), np.float32(0.5), n_time - 1
+    for b in range(start, stop):
+        cur = out[b]
+        nxt = scratch
+        swapped = False
+        for c in range(n_channels):  # channel-outer loops: contiguous writes, which vectorise
+            if channel_first:
+                for t in range(n_time):
+                    cur[c, t] = x[b, c, t]
+            else:
+                for t in range(n_time):
+                    cur[c, t] = x[b, t, c]
+        for s in range(ops.shape[0]):
+            if not mask[s, b]:
+                continue
+            op = ops[s]
+            if op == SHIFT:  # out[j] = x[(j - k) mod T], as np.roll
+                k = ipar[s, b, 0] % n_time
+                for c in range(n_channels):
+                    for t in range(k):
+                        nxt[c, t] = cur[c, n_time - k + t]
+                    for t in range(k, n_time):
+                        nxt[c, t] = cur[c, t - k]
+                cur, nxt, swapped = nxt, cur, not swapped
+            elif op == NOISE:  # scaled so that 10 log10(P_signal / P_noise) = snr_db, power joint over channels
+                p_sig = 0.0
+                p_noise = 0.0
+                for c in range(n_channels):
+                    o = ipar[s, b, c]
+                    p_noise += bank_power[o + n_time] - bank_power[o]
+                    for t in range(n_time):
+                        p_sig += cur[c, t] * cur[c, t]
+                p_noise = max(p_noise, 1.1754943508222875e-38 * n_channels * n_time)  # float32 tiny, as torch
+                g = np.float32(math.sqrt(p_sig / (p_noise * 10.0 ** (fpar[s, b] / 10.0))))
+                for c in range(n_channels):
+                    o = ipar[s, b, c]
+                    for t in range(n_time):
+                        cur[c, t] += bank[o + t] * g
+            elif op == SCALE:
+                g = np.float32(fpar[s, b])
+                for c in range(n_channels):
+                    for t in range(n_time):
+                        cur[c, t] *= g
+            elif op == STRETCH and n_time > 1:  # y[j] = x(j / rate), linear interpolation (seiswork.functional)
+                rate = np.float32(fpar[s, b])
+                period = np.float32(2 * last)
+                pad = pads[s]
+                for j in range(n_time):  # positions first (vectorised), then a branch-free pass per channel
+                    weight[j] = np.float32(j) / rate
+                if pad == 0 and weight[last] >= period:  # rate < 0.5: fold positions beyond one period back
+                    for j in range(n_time):
+                        pos = weight[j]
+                        weight[j] = pos - period * np.float32(math.floor(pos / period))
+                for j in range(n_time):
+                    pos = weight[j]
+                    keep[j] = np.float32(0.0) if pad == 2 and pos > last else one
+                    pos = min(pos, period - pos) if pad == 0 else min(pos, np.float32(last))
+                    i0 = min(np.int64(pos), last - 1)
+                    index[j] = i0
+                    weight[j] = pos - np.float32(i0)
+                for c in range(n_channels):
+                    for j in range(n_time):
+                        a, e, w = cur[c, index[j]], cur[c, index[j] + 1], weight[j]
+                        # torch.lerp's formula, exact at w = 0 and w = 1
+                        y = a + w * (e - a) if w < half else e - (e - a) * (one - w)
+                        nxt[c, j] = y * keep[j]
+                cur, nxt, swapped = nxt, cur, not swapped
+        if swapped:  # the result sits in the scratch buffer
+            for c in range(n_channels):
+                for t in range(n_time):
+                    out[b, c, t] = cur[c, t]
+
+
+def augment(
+    x: torch.Tensor,
+    ops: Sequence[int],
+    pads: Sequence[int],
+    mask: np.ndarray,
+    fpar: np.ndarray,
+    ipar: np.ndarray,
+    bank: torch.Tensor | None,
+    bank_power: np.ndarray | None = None,
+) -> torch.Tensor:
+    """Run a program of augmentation steps on a CPU batch ``x (batch, time, channel)`` float32.
+
+    ``ops`` (steps,) step codes (``SHIFT``, ``NOISE``, ``SCALE``, ``STRETCH``), ``pads`` (steps,) stretch pad codes,
+    ``mask`` (steps, batch) bool: which events each step applies to; ``fpar`` (steps, batch) float64: SNR in dB,
+    scale factor or stretch rate; ``ipar`` (steps, batch, channel) int64: shift in samples (channel 0) or the
+    offset of each channel's noise window in ``bank`` (1-D float32); ``bank_power`` (len(bank) + 1,) float64:
+    ``[0, cumsum(bank**2)]`` (:func:`cumulative_power`), so a window's power costs two reads. Returns a new ``(batch, time, channel)``
+    view of channel-first memory (``x`` is not modified).
+    """
+    b, t, c = x.shape
+    channel_first = x.transpose(1, 2).is_contiguous()
+    src = (x.transpose(1, 2) if channel_first else x.contiguous()).numpy()
+    out = torch.empty((b, c, t), dtype=torch.float32)
+    dst = out.numpy()
+    args = (
+        np.asarray(ops, dtype=np.int64),
+        np.asarray(pads, dtype=np.int64),
+        np.ascontiguousarray(mask, dtype=np.bool_),
+        np.ascontiguousarray(fpar, dtype=np.float64),
+        np.ascontiguousarray(ipar, dtype=np.int64),
+        (bank.numpy() if bank is not None else np.zeros(1, np.float32)),
+        (bank_power if bank_power is not None else np.zeros(1, np.float64)),
+    )
+    _parallel(b, lambda lo, hi: _augment_kernel(src, channel_first, dst, *args, lo, hi), min_events=4)
+    return out.transpose(1, 2)
+
+
+def cumulative_power(bank: torch.Tensor) -> np.ndarray:
+    """``[0, cumsum(bank**2)]`` in float64: the power of ``bank[o : o + n]`` is ``cp[o + n] - cp[o]``."""
+    out = np.zeros(bank.numel() + 1, np.float64)
+    np.cumsum(np.square(bank.numpy(), dtype=np.float64), out=out[1:])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- spectrum
+@_jit
+def _frames_kernel(x, channel_first, frames, window, starts, start):  # pragma: no cover
+    # frames (E, C, S, N) <- window * x[start + e, c, starts[s] : starts[s] + N]
+    n_fft = frames.shape[3]
+    for e in range(frames.shape[0]):
+        b = start + e
+        for c in range(frames.shape[1]):
+            for s in range(frames.shape[2]):
+                o = starts[s]
+                if channel_first:
+                    for n in range(n_fft):
+                        frames[e, c, s, n] = x[b, c, o + n] * window[n]
+                else:
+                    for n in range(n_fft):
+                        frames[e, c, s, n] = x[b, o + n, c] * window[n]
+
+
+@_jit
+def _power_kernel(spec, out, start, norm, log, acc):  # pragma: no cover
+    # spec (E, C, S, 2K) interleaved real/imaginary parts; out (B, K, C) <- sqrt(mean over S of |spec|^2) / norm
+    n_seg, n_bins = spec.shape[2], spec.shape[3] // 2
+    inv = np.float32(1.0 / n_seg)
+    for e in range(spec.shape[0]):
+        for c in range(spec.shape[1]):
+            acc[:] = 0.0
+            for s in range(n_seg):  # squares of the real and imaginary parts summed over segments, contiguous
+                for m in range(2 * n_bins):
+                    acc[m] += spec[e, c, s, m] * spec[e, c, s, m]
+            for k in range(n_bins):
+                m = np.float32(math.sqrt((acc[2 * k] + acc[2 * k + 1]) * inv)) / norm
+                out[start + e, k, c] = np.float32(math.log1p(m)) if log else m
+
+
+def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool) -> torch.Tensor:
+    """Magnitude spectrum of a CPU batch ``x (batch, time, channel)``: ``(batch, fft_size // 2 + 1, channel)``.
+
+    Segments of ``len(window)`` samples start at ``starts``; each is multiplied by ``window``, transformed with
+    ``torch.fft.rfft``; the result is ``sqrt(mean over segments of |rfft|**2) / norm`` (``log1p`` of it with
+    ``log``), as :func:`seiswork.functional.spectrum` computes it.
+    """
+    b, t, c = x.shape
+    n_fft = window.shape[0]
+    channel_first = x.transpose(1, 2).is_contiguous()
+    src = (x.transpose(1, 2) if channel_first else x.contiguous()).numpy()
+    w = window.numpy()
+    starts_np = np.asarray(starts, dtype=np.int64)
+    out = torch.empty((b, n_fft // 2 + 1, c), dtype=torch.float32)
+    dst = out.numpy()
+    norm32 = np.float32(norm)
+
+    chunk = max(1, CHUNK_BYTES // (4 * c * len(starts_np) * n_fft))  # events per chunk
+
+    def work(lo: int, hi: int) -> None:
+        size = min(chunk, hi - lo)
+        frames = torch.empty((size, c, len(starts_np), n_fft), dtype=torch.float32)
+        spec = torch.empty((size, c, len(starts_np), n_fft // 2 + 1), dtype=torch.complex64)
+        acc = np.empty(2 * (n_fft // 2 + 1), np.float32)
+        for e0 in range(lo, hi, size):
+            n = min(size, hi - e0)
+            f, sp = frames[:n], spec[:n]
+            _frames_kernel(src, channel_first, f.numpy(), w, starts_np, e0)
+            torch.fft.rfft(f, dim=-1, out=sp)
+            _power_kernel(torch.view_as_real(sp).flatten(-2).numpy(), dst, e0, norm32, log, acc)
+
+    _parallel(b, work, min_events=chunk)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- threads
+def _parallel(n: int, fn, min_events: int) -> None:
+    """``fn(lo, hi)`` over ``[0, n)`` cut into one contiguous part per torch thread (at least ``min_events`` each)."""
+    parts = max(1, min(torch.get_num_threads(), n // max(min_events, 1)))
+    if parts == 1:
+        fn(0, n)
+        return
+    bounds = [n * k // parts for k in range(parts + 1)]
+    pool = workers(parts)
+    futures = [pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for f in futures:
+        f.result()

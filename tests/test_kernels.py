@@ -1,0 +1,167 @@
+"""seiswork.kernels: the compiled CPU path computes what the torch path computes, for any pipeline shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seiswork import functional as F
+from seiswork import kernels
+from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch, _program
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba kernels not available")
+
+
+def torch_path(monkeypatch, fn):
+    """``fn()`` with the kernels turned off (the module-by-module torch code)."""
+    with monkeypatch.context() as m:
+        m.setenv("SEISWORK_KERNELS", "0")
+        assert not kernels.available()
+        return fn()
+
+
+def seed_compose(seed=0, p=(0.5, 0.5, 0.3, 0.3), pad_mode="reflect") -> Compose:
+    return Compose(
+        [
+            RandomApply(TimeShift(max_shift=0.1), p=p[0]),
+            RandomApply(AddNoise(snr_min=15, snr_max=40), p=p[1]),
+            RandomApply(AmplitudeScale(0.9, 1.1), p=p[2]),
+            RandomApply(TimeStretch(0.95, 1.05, pad_mode=pad_mode), p=p[3]),
+        ],
+        seed=seed,
+    )
+
+
+def events(batch, time, channels, seed=0) -> torch.Tensor:
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal((batch, time, channels)).astype(np.float32))
+
+
+@pytest.mark.parametrize("p", [(1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.3, 0.3), (0.0, 0.0, 0.0, 0.0)])
+@pytest.mark.parametrize("pad_mode", ["reflect", "edge", "zeros"])
+def test_seed_pipeline_equals_the_torch_path(monkeypatch, p, pad_mode):
+    x = events(37, 700, 3)
+    comp = seed_compose(seed=3, p=p, pad_mode=pad_mode)
+    params = comp.draw(37, 700, channels=3)
+    assert _program(comp, params, 37, 3) is not None  # really the kernel
+    fast = comp.apply(x, params)
+    slow = torch_path(monkeypatch, lambda: comp.apply(x, params))
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_channel_first_input_numpy_event_and_input_untouched(monkeypatch):
+    x = events(9, 500, 3)
+    channel_first = x.transpose(1, 2).contiguous().transpose(1, 2)  # what every augmentation returns
+    keep = x.clone()
+    comp = seed_compose(seed=1, p=(1.0, 1.0, 1.0, 1.0))
+    params = comp.draw(9, 500, channels=3)
+    a, b = comp.apply(x, params), comp.apply(channel_first, params)
+    assert torch.equal(a, b) and torch.equal(x, keep)
+    assert a.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+    one = comp.apply(x[4].numpy(), comp.select_params(params, 4))  # numpy in, numpy out
+    assert isinstance(one, np.ndarray) and one.shape == (500, 3)
+    np.testing.assert_allclose(one, a[4].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_results_do_not_depend_on_the_thread_split():
+    x = events(64, 400, 3)
+    comp = seed_compose(seed=2, p=(1.0, 1.0, 1.0, 1.0))
+    params = comp.draw(64, 400, channels=3)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = comp.apply(x, params)
+        torch.set_num_threads(2)
+        two = comp.apply(x, params)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+
+
+class Doubled(TimeShift):  # a user's subclass: its maths is not the kernel's
+    def _apply_params(self, x, params):
+        return 2 * super()._apply_params(x, params)
+
+
+def test_modules_without_a_kernel_take_the_torch_path():
+    x = events(5, 300, 2)
+    comp = Compose([RandomApply(Doubled(0.1), p=1.0), AmplitudeScale(1.5, 1.5)], seed=0)
+    params = comp.draw(5, 300, channels=2)
+    assert _program(comp, params, 5, 2) is None
+    shifts = params["transforms"][0]["params"]["shift"]
+    expected = torch.stack([torch.roll(x[i], int(shifts[i]), 0) for i in range(5)]) * 3.0
+    np.testing.assert_allclose(comp.apply(x, params).numpy(), expected.numpy(), rtol=1e-6)
+    two_banks = Compose([AddNoise(), AddNoise()], seed=0)
+    assert _program(two_banks, two_banks.draw(5, 300, channels=2), 5, 2) is None
+
+
+LEAVES = st.sampled_from(["shift", "noise", "scale", "stretch"])
+
+
+def build(kinds, ps, pad_mode, nested):
+    leaves = {
+        "shift": lambda: TimeShift(0.3),
+        "noise": lambda: AddNoise(0, 30),
+        "scale": lambda: AmplitudeScale(0.5, 2.0),
+        "stretch": lambda: TimeStretch(0.4, 1.6, pad_mode=pad_mode),  # below 0.5: reflect folds twice
+    }
+    noise_seen = False
+    steps = []
+    for kind, p in zip(kinds, ps):
+        if kind == "noise":
+            if noise_seen:
+                continue  # one noise bank per kernel program
+            noise_seen = True
+        steps.append(RandomApply(leaves[kind](), p=p))
+    if nested and len(steps) > 1:
+        steps = [steps[0], RandomApply(Compose(steps[1:]), p=0.7)]
+    return Compose(steps, seed=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(LEAVES, min_size=1, max_size=5),
+    ps=st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=5, max_size=5),
+    pad_mode=st.sampled_from(["reflect", "edge", "zeros"]),
+    nested=st.booleans(),
+    batch=st.integers(1, 12),
+    time=st.integers(1, 90),
+    channels=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_any_pipeline_equals_the_torch_path(kinds, ps, pad_mode, nested, batch, time, channels, seed):
+    comp = build(kinds, ps, pad_mode, nested)
+    comp.reseed(seed)
+    x = events(batch, time, channels, seed) * 3 + 1
+    params = comp.draw(batch, time, channels=channels)
+    assert _program(comp, params, batch, channels) is not None
+    fast = comp.apply(x, params)
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("SEISWORK_KERNELS", "0")
+        slow = comp.apply(x, params)
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-5, atol=2e-5)
+
+
+# ---------------------------------------------------------------------------------------------- spectrum
+@pytest.mark.parametrize("mode", ["welch", "first"])
+@pytest.mark.parametrize("window", ["hann", "boxcar"])
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("length", [64, 96, 150])  # exactly one segment, hop-aligned, a tail segment
+def test_spectrum_equals_the_torch_path(monkeypatch, mode, window, log, length):
+    x = events(45, length, 3) * 2  # 45 events: several chunks and both thread parts
+    fast = F.spectrum(x, 64, mode=mode, log=log, window=window)
+    slow = torch_path(monkeypatch, lambda: F.spectrum(x, 64, mode=mode, log=log, window=window))
+    assert fast.shape == slow.shape == (45, 33, 3)
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-5, atol=1e-6)
+    channel_first = x.transpose(1, 2).contiguous().transpose(1, 2)
+    assert torch.equal(F.spectrum(channel_first, 64, mode=mode, log=log, window=window), fast)
+
+
+def test_spectrum_of_one_numpy_event(monkeypatch):
+    x = events(1, 1700, 3)[0].numpy()
+    fast = F.spectrum(x, 512)
+    slow = torch_path(monkeypatch, lambda: F.spectrum(x, 512))
+    assert isinstance(fast, np.ndarray) and fast.shape == (257, 3)
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
