@@ -14,6 +14,8 @@ is: both sides get one core. ``--wall --threads 2`` measures wall time with torc
 reference as the issue states it (DataLoader without workers: one core); ``--ref-workers 2`` gives the
 reference both cores too. Each rate is the best of ``--repeat`` runs; "x" is batched / per-event numpy.
 The batched side runs after :func:`seiswork.train.retain_freed_memory`, as ``fit`` does (``--no-retain``: off).
+On the CPU it runs seiswork's compiled kernels (:mod:`seiswork.kernels`); ``--torch-path`` adds the rates of
+the module-by-module torch code (what CUDA runs) at batch 256, to show what the kernels gain.
 
     python benchmarks/bench_augment.py              # full size (4433, 1700, 3)
     python benchmarks/bench_augment.py --events 500 # quick
@@ -22,6 +24,7 @@ The batched side runs after :func:`seiswork.train.retain_freed_memory`, as ``fit
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -147,6 +150,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per rate; the best counts (default 3)")
     ap.add_argument("--no-retain", action="store_true", help="leave glibc's default of returning freed memory")
     ap.add_argument("--cuda-only", action="store_true", help="only the CUDA rates (skip the CPU table)")
+    ap.add_argument("--torch-path", action="store_true", help="also the torch path at batch 256 (kernels off)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     global clock
@@ -164,6 +168,8 @@ def main(argv=None) -> None:
         f"{args.repeat}, freed memory retained: {retained}"
     )
     header = f"{'p':>5} {'fft':>6} | {'numpy/event':>11} | {'ours/event':>10} | {'batch 32':>9} {'x':>6} | {'batch 256':>9} {'x':>6}"
+    if args.torch_path:
+        header += f" | {'torch 256':>9} {'x':>6}"
     print(header)
     print("-" * len(header))
     for p_name, p in () if args.cuda_only else (("0", NO_P), ("seed", SEED_P), ("1", ALL_P)):
@@ -173,11 +179,16 @@ def main(argv=None) -> None:
             ours_event = best_of(rep, lambda: per_event_rate(data, seiswork_pipeline(p, fft_mode), w))
             r32 = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode), 32))
             r256 = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode), 256))
-            print(
+            line = (
                 f"{p_name:>5} {fft_mode:>6} | {base:11.0f} | {ours_event:10.0f} | {r32:9.0f} {r32 / base:5.1f}x "
-                f"| {r256:9.0f} {r256 / base:5.1f}x",
-                flush=True,
+                f"| {r256:9.0f} {r256 / base:5.1f}x"
             )
+            if args.torch_path:
+                os.environ["SEISWORK_KERNELS"] = "0"
+                slow = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode), 256))
+                os.environ["SEISWORK_KERNELS"] = "1"
+                line += f" | {slow:9.0f} {slow / base:5.1f}x"
+            print(line, flush=True)
     if torch.cuda.is_available():
         xc = xt.cuda()
         clock = time.perf_counter  # GPU work does not show in this process's CPU time

@@ -557,6 +557,8 @@ def _program(module: Augmentation, params: Params, batch: int, channels: int) ->
             return walk(m.aug, p["params"], rows[p["apply"].numpy()])
         if kind not in _KERNEL_OPS:
             return False
+        if len(rows) == 0:
+            return True  # no event drew this step
         f = i = None
         pad = 0
         if kind is TimeShift:

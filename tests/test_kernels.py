@@ -165,3 +165,9 @@ def test_spectrum_of_one_numpy_event(monkeypatch):
     slow = torch_path(monkeypatch, lambda: F.spectrum(x, 512))
     assert isinstance(fast, np.ndarray) and fast.shape == (257, 3)
     np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+
+
+def test_a_draw_that_applies_nothing_returns_the_input_as_the_torch_path_does():
+    x = events(8, 300, 3)
+    comp = seed_compose(seed=0, p=(0.0, 0.0, 0.0, 0.0))
+    assert comp(x) is x
