@@ -534,7 +534,9 @@ class Compose(Augmentation):
 
 
 # ---------------------------------------------------------------------------------------------- CPU kernels
-_KERNEL_OPS = {TimeShift: kernels.SHIFT, AddNoise: kernels.NOISE, AmplitudeScale: kernels.SCALE, TimeStretch: kernels.STRETCH}
+_KERNEL_OPS = {
+    TimeShift: kernels.SHIFT, AddNoise: kernels.NOISE, AmplitudeScale: kernels.SCALE, TimeStretch: kernels.STRETCH,
+}
 
 
 def _program(module: Augmentation, params: Params, batch: int, channels: int) -> Optional[tuple]:
@@ -542,10 +544,10 @@ def _program(module: Augmentation, params: Params, batch: int, channels: int) ->
 
     Each applied leaf becomes one step with a per-event mask (the events its ``RandomApply`` coins selected) and
     per-event parameters scattered to batch positions. None when some module has no kernel (a subclass, a
-    user's own augmentation) or two ``AddNoise`` draw from different banks: those run module by module.
+    user's own augmentation) or two ``AddNoise`` modules (two noise banks) take part: those run module by module.
     """
     steps: list = []
-    banks: list = []
+    noises: list = []  # the AddNoise modules whose banks the steps read
 
     def walk(m: Augmentation, p: Params, rows: np.ndarray) -> bool:
         if not p:
@@ -565,7 +567,7 @@ def _program(module: Augmentation, params: Params, batch: int, channels: int) ->
             i = p["shift"].numpy()[:, None]
         elif kind is AddNoise:
             f, i = p["snr_db"].numpy(), p["offset"].numpy()
-            banks.append(m)
+            noises.append(m)
         elif kind is AmplitudeScale:
             f = p["scale"].numpy()
         else:
@@ -573,7 +575,7 @@ def _program(module: Augmentation, params: Params, batch: int, channels: int) ->
         steps.append((_KERNEL_OPS[kind], pad, rows, f, i))
         return True
 
-    if not walk(module, params, np.arange(batch)) or len(set(map(id, banks))) > 1:
+    if not walk(module, params, np.arange(batch)) or len(set(map(id, noises))) > 1:
         return None
     n = len(steps)
     mask = np.zeros((n, batch), np.bool_)
@@ -585,5 +587,5 @@ def _program(module: Augmentation, params: Params, batch: int, channels: int) ->
             fpar[s, rows] = f.astype(np.float32)
         if i is not None:
             ipar[s, rows] = i
-    bank, power = banks[0]._cpu_bank() if banks else (None, None)
+    bank, power = noises[0]._cpu_bank() if noises else (None, None)
     return [s[0] for s in steps], [s[1] for s in steps], mask, fpar, ipar, bank, power

@@ -4,9 +4,9 @@ The torch code in :mod:`seiswork.functional` runs each augmentation as a few who
 copy back through ``RandomApply``'s selection, a multiply, ...), each one streaming the batch through memory.
 On the CPU these kernels instead take one event at a time through every step while it sits in the core's cache,
 and split the batch between the cores (one worker thread per torch intra-op thread, the pool the LSTM shards
-use). They compute what :mod:`seiswork.functional` computes, in the same float32 arithmetic, so results agree
-with the torch path to float rounding (tests/test_kernels.py); CUDA tensors and anything these kernels do not
-cover take the torch path.
+use). They compute what :mod:`seiswork.functional` computes, in float32 with power sums in float64, so results
+agree with the torch path to float rounding (tests/test_kernels.py) and do not depend on how the batch is split;
+CUDA tensors and anything these kernels do not cover take the torch path.
 
 - :func:`augment`: a *program* of steps (shift, noise, scale, stretch, each with a per-event on/off mask and
   per-event parameters), flattened from a ``Compose``/``RandomApply`` draw by :mod:`seiswork.augment`.
@@ -47,7 +47,8 @@ MIN_PART = 8
 
 def available() -> bool:
     """True when the compiled CPU kernels are used (numba importable and not turned off)."""
-    return numba is not None and os.environ.get("SEISWORK_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
+    switch = os.environ.get("SEISWORK_KERNELS", "1").strip().lower()
+    return numba is not None and switch not in ("0", "false", "no", "off")
 
 
 def _jit(fn):
@@ -60,7 +61,7 @@ def _jit(fn):
 
 # ---------------------------------------------------------------------------------------------- augmentation
 @_jit
-def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):  # pragma: no cover
+def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):
     # x (B, T, C), or (B, C, T) when channel_first; out (B, C, T); step s applies to event b when mask[s, b]
     n_channels, n_time = out.shape[1], out.shape[2]
     scratch = np.empty((n_channels, n_time), np.float32)
@@ -156,8 +157,8 @@ def augment(
     ``mask`` (steps, batch) bool: which events each step applies to; ``fpar`` (steps, batch) float64: SNR in dB,
     scale factor or stretch rate; ``ipar`` (steps, batch, channel) int64: shift in samples (channel 0) or the
     offset of each channel's noise window in ``bank`` (1-D float32); ``bank_power`` (len(bank) + 1,) float64:
-    ``[0, cumsum(bank**2)]`` (:func:`cumulative_power`), so a window's power costs two reads. Returns a new ``(batch, time, channel)``
-    view of channel-first memory (``x`` is not modified).
+    ``[0, cumsum(bank**2)]`` (:func:`cumulative_power`), so a window's power costs two reads. Returns a new
+    ``(batch, time, channel)`` view of channel-first memory (``x`` is not modified).
     """
     b, t, c = x.shape
     channel_first = x.transpose(1, 2).is_contiguous()
@@ -186,7 +187,7 @@ def cumulative_power(bank: torch.Tensor) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- spectrum
 @_jit
-def _frames_kernel(x, channel_first, frames, window, starts, start):  # pragma: no cover
+def _frames_kernel(x, channel_first, frames, window, starts, start):
     # frames (E, C, S, N) <- window * x[start + e, c, starts[s] : starts[s] + N]
     n_fft = frames.shape[3]
     for e in range(frames.shape[0]):
@@ -203,7 +204,7 @@ def _frames_kernel(x, channel_first, frames, window, starts, start):  # pragma: 
 
 
 @_jit
-def _power_kernel(spec, out, start, norm, log, acc):  # pragma: no cover
+def _power_kernel(spec, out, start, norm, log, acc):
     # spec (E, C, S, 2K) interleaved real/imaginary parts; out (B, K, C) <- sqrt(mean over S of |spec|^2) / norm
     n_seg, n_bins = spec.shape[2], spec.shape[3] // 2
     inv = np.float32(1.0 / n_seg)
