@@ -262,20 +262,18 @@ def spectrum(
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
     w, w_norm = _window(window, fft_size, xb.device)
+    hop = fft_size // 2
+    # mode "first": one segment; welch: every hop, plus one ending at the last sample when the hop missed it
+    count = 1 if mode == "first" else (t - fft_size) // hop + 1
+    tail = mode != "first" and (count - 1) * hop + fft_size < t
     if xb.device.type == "cpu" and kernels.available():
-        hop = fft_size // 2
-        starts = [0] if mode == "first" else list(range(0, t - fft_size + 1, hop))
-        if mode != "first" and starts[-1] + fft_size < t:
-            starts.append(t - fft_size)
+        starts = [k * hop for k in range(count)] + [t - fft_size] * tail
         return restore(kernels.spectrum(xb, w, float(w_norm), starts, log))
     if mode == "first":
         frames = torch.mul(_cf(xb[:, :fft_size])[..., None, :], w)
     else:
         sig = _cf(xb)  # frames are cut along the contiguous time axis
-        hop = fft_size // 2
-        regular = sig.unfold(-1, fft_size, hop)  # (batch, channel, segments, fft_size), a view
-        count = regular.shape[-2]
-        tail = (count - 1) * hop + fft_size < t  # the hop missed the tail: one more segment ending at the last sample
+        regular = sig.unfold(-1, fft_size, hop)  # (batch, channel, count, fft_size), a view
         # windowed segments written straight into one buffer: a single FFT call over all of them
         frames = sig.new_empty((b, c, count + tail, fft_size))
         torch.mul(regular, w, out=frames[:, :, :count])

@@ -59,6 +59,13 @@ def _jit(fn):
     return numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract", "nsz"})(fn)
 
 
+def _source(x: torch.Tensor) -> tuple[bool, np.ndarray]:
+    """``x (batch, time, channel)`` as the kernels read it: the channel-first array under a transposed view (what
+    every augmentation returns; no copy), else ``(batch, time, channel)`` contiguous."""
+    channel_first = x.transpose(1, 2).is_contiguous()
+    return channel_first, (x.transpose(1, 2) if channel_first else x.contiguous()).numpy()
+
+
 # ---------------------------------------------------------------------------------------------- augmentation
 @_jit
 def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):
@@ -161,8 +168,7 @@ def augment(
     ``(batch, time, channel)`` view of channel-first memory (``x`` is not modified).
     """
     b, t, c = x.shape
-    channel_first = x.transpose(1, 2).is_contiguous()
-    src = (x.transpose(1, 2) if channel_first else x.contiguous()).numpy()
+    channel_first, src = _source(x)
     out = torch.empty((b, c, t), dtype=torch.float32)
     dst = out.numpy()
     args = (
@@ -228,8 +234,7 @@ def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequenc
     """
     b, t, c = x.shape
     n_fft = window.shape[0]
-    channel_first = x.transpose(1, 2).is_contiguous()
-    src = (x.transpose(1, 2) if channel_first else x.contiguous()).numpy()
+    channel_first, src = _source(x)
     w = window.numpy()
     starts_np = np.asarray(starts, dtype=np.int64)
     out = torch.empty((b, n_fft // 2 + 1, c), dtype=torch.float32)
