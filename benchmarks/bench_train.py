@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.preprocess import WaveformDataAdapter  # noqa: E402
+from seiswork.threads import cores_to_workers  # noqa: E402
 from seiswork.train import default_pipelines, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
@@ -120,6 +121,7 @@ class ReferenceLoop:
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr)
         self.loss_fn = nn.CrossEntropyLoss()
         self.best_f1, self.best_state = -1.0, None
+        self.seed, self.done = seed, 0
 
     def predict(self, loader):
         self.model.eval()
@@ -132,12 +134,17 @@ class ReferenceLoop:
 
         t0 = time.perf_counter()
         self.model.train()
-        for xb, yb in self.train_loader:
-            xb, yb = xb.to(self.device), yb.to(self.device)
-            loss = self.loss_fn(self.model(xb), yb)
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
+        # dropout draws from the global RNG, which the interleaved loops share: seed it per epoch, so the
+        # reference's accuracy depends on its seed alone (fit reseeds its own streams the same way)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1000 * self.seed + self.done)
+            for xb, yb in self.train_loader:
+                xb, yb = xb.to(self.device), yb.to(self.device)
+                loss = self.loss_fn(self.model(xb), yb)
+                self.opt.zero_grad()
+                loss.backward()
+                self.opt.step()
+        self.done += 1
         pred, y = self.predict(self.val_loader)
         seconds = time.perf_counter() - t0
         f1 = f1_score(y, pred, average="macro")
@@ -194,7 +201,8 @@ def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: 
 
 class BareLoop:
     """Model steps alone on ready spectra (forward + backward + clip + AdamW step per batch, then a validation
-    forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free."""
+    forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free. On the CPU the
+    steps run with the cores given to the LSTM shards' workers, as in ``fit``."""
 
     def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
@@ -213,6 +221,12 @@ class BareLoop:
         self.batch_size, self.amp = batch_size, amp
 
     def epoch(self) -> float:
+        if self.device.type == "cpu":
+            with cores_to_workers():
+                return self._epoch()
+        return self._epoch()
+
+    def _epoch(self) -> float:
         t0 = time.perf_counter()
         model, bs = self.model, self.batch_size
         model.train()

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from seiswork.threads import workers
+from seiswork.threads import width, workers
 
 try:  # numba is a dependency; a broken install falls back to the torch path instead of failing
     import numba
@@ -262,8 +262,9 @@ def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequenc
 
 # ---------------------------------------------------------------------------------------------- threads
 def _parts(n: int, min_part: int) -> int:
-    """How many parts ``n`` events are cut into: one per torch thread, each at least ``min_part`` events."""
-    return max(1, min(torch.get_num_threads(), n // max(min_part, 1)))
+    """How many parts ``n`` events are cut into: one per core (:func:`seiswork.threads.width`), each at least
+    ``min_part`` events."""
+    return max(1, min(width(), n // max(min_part, 1)))
 
 
 def _parallel(n: int, fn, parts: int) -> None:

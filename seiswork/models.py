@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seiswork.threads import width as _width
 from seiswork.threads import workers as _workers
 
 __all__ = [
@@ -147,12 +148,15 @@ class StackedLSTM(nn.Module):
     Besides, ``nn.LSTM``'s per-element ``bernoulli_`` over ``(B, 257, H)`` took 15-20% of a CPU training step;
     a ``(B, 1, H)`` mask costs nothing. Each layer is chrono-initialised (:func:`chrono_init_`).
 
-    On the CPU a batch is cut into ``cpu_shards`` parts (default ``None``: one per torch intra-op thread,
-    ``torch.get_num_threads()``; 1 turns it off) that run forward and backward concurrently, each on one core
-    (see :func:`_run_shards`). Sequences are independent in an LSTM, so this changes nothing but float rounding;
-    the dropout masks are drawn for the whole batch first, so a seed gives the same masks either way. Why: the
-    recurrent step is 257 small matrix products in a row, which oneDNN spreads poorly over cores; independent
-    shards made CPU epochs 1.3x faster on 2 cores (``benchmarks/bench_train.py --shard-study``).
+    On the CPU a batch is cut into ``cpu_shards`` parts (default ``None``: one per core,
+    :func:`seiswork.threads.width`, and more when a part would pass ``MAX_TRAIN_SHARD`` sequences in training;
+    1 turns it off) that run forward and backward concurrently, each on one core (see :func:`_run_shards`).
+    Sequences are independent in an LSTM, so this changes nothing but float rounding; the dropout masks are
+    drawn for the whole batch first, so a seed gives the same masks either way. Why: the recurrent step is 257
+    small matrix products in a row, which oneDNN spreads poorly over cores; independent shards made CPU epochs
+    1.3x faster on 2 cores (``benchmarks/bench_train.py --shard-study``), and capped shards keep a training
+    batch of 128 from falling off a one-core speed cliff at 48 sequences (see ``MAX_TRAIN_SHARD``). ``fit``
+    runs its steps inside :func:`seiswork.threads.cores_to_workers`, so nothing else spins on the shards' cores.
     """
 
     def __init__(self, input_size: int, hidden: int, layers: int, dropout: float) -> None:
@@ -172,12 +176,13 @@ class StackedLSTM(nn.Module):
                 mask = torch.empty(x.shape[0], 1, self.hidden_size, device=x.device, dtype=x.dtype).bernoulli_(keep)
                 mask /= keep
             masks.append(mask)
-        shards = _shard_sizes(x, self.cpu_shards)
+        params = list(self.parameters())
+        grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+        shards = _shard_sizes(x, self.cpu_shards, grad)
         if len(shards) == 1:
             return self._run(x, masks)
         autocast = (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
-        params = list(self.parameters())
-        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
+        if grad:
             out, h_n, c_n = _ParallelShards.apply(self, shards, masks, autocast, x, *params)
             return out, (h_n, c_n)
         parts = _run_shards(self._run, x, masks, shards, autocast, grad=False)
@@ -200,16 +205,38 @@ class StackedLSTM(nn.Module):
 # --------------------------------------------------------------------------- CPU shards
 # measured on 2 cores: shards of 32 (batch 64) trained 1.35x faster than one call, shards of 16 no faster
 MIN_SHARD = 32
+# Measured on one core (bf16 training step of LSTMModel): about 2,400 sequences/s in shards of 32 or 40, 1,350/s
+# in shards of 48 or 64, where a buffer of the step passes glibc's 32 MiB mmap limit and is page-faulted in
+# afresh at every step. Forward passes alone keep their speed up to 128 sequences (10,000/s; 7,900/s at 256).
+MAX_TRAIN_SHARD = 40
+MAX_EVAL_SHARD = 128
 
 
-def _shard_sizes(x: torch.Tensor, shards: int | None) -> list[int]:
-    """Batch sizes of the CPU shards of ``x`` (one item: no sharding)."""
+def _shard_sizes(x: torch.Tensor, shards: int | None, grad: bool = True) -> list[int]:
+    """Batch sizes of the CPU shards of ``x`` (one item: no sharding).
+
+    ``shards=None``: one shard per core (:func:`seiswork.threads.width`), and more when a shard would pass
+    ``MAX_TRAIN_SHARD`` sequences (``MAX_EVAL_SHARD`` without ``grad``); the workers run those in turn.
+    An int asks for that many. Never below ``MIN_SHARD`` sequences a shard.
+    """
     if x.device.type != "cpu" or x.dim() != 3 or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return [x.shape[0]]  # tracers and compilers see one thread
-    n = torch.get_num_threads() if shards is None else int(shards)
-    n = max(1, min(n, x.shape[0] // MIN_SHARD))
-    base, extra = divmod(x.shape[0], n)
+    b = x.shape[0]
+    if shards is None:
+        n = max(min(_width(), b // MIN_SHARD), -(-b // (MAX_TRAIN_SHARD if grad else MAX_EVAL_SHARD)))
+    else:
+        n = min(int(shards), b // MIN_SHARD)
+    n = max(1, n)
+    base, extra = divmod(b, n)
     return [base + (k < extra) for k in range(n)]
+
+
+def _map(fn, items: list) -> list:
+    """``[fn(item) for item in items]``, the items spread over up to :func:`seiswork.threads.width` workers."""
+    threads = min(len(items), _width())
+    if threads == 1:
+        return [fn(item) for item in items]
+    return list(_workers(threads).map(fn, items))
 
 
 def _run_shards(fn, x, masks, shards, autocast, grad: bool) -> list[tuple[torch.Tensor, Any]]:
@@ -222,15 +249,14 @@ def _run_shards(fn, x, masks, shards, autocast, grad: bool) -> list[tuple[torch.
     enabled, dtype = autocast
     mask_parts = [[None] * len(shards) if m is None else m.split(shards) for m in masks]
 
-    def work(xs: torch.Tensor, ms: list[torch.Tensor | None]):
+    def work(item):
+        xs, ms = item
         if grad:
             xs = xs.detach().requires_grad_(x.requires_grad)
         with torch.set_grad_enabled(grad), torch.autocast("cpu", dtype=dtype, enabled=enabled):
             return xs, fn(xs, ms)
 
-    pool = _workers(len(shards))
-    futures = [pool.submit(work, xs, list(ms)) for xs, *ms in zip(x.split(shards), *mask_parts)]
-    return [f.result() for f in futures]
+    return _map(work, [(xs, list(ms)) for xs, *ms in zip(x.split(shards), *mask_parts)])
 
 
 def _join(results) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -270,7 +296,7 @@ class _ParallelShards(torch.autograd.Function):
             outs, grads = zip(*[(t, g[k]) for t, g in zip((out, h, c), g_parts) if g[k] is not None])
             return torch.autograd.grad(outs, [xs] * needs_x + params, grads, allow_unused=True)
 
-        results = list(_workers(n).map(work, range(n)))
+        results = _map(work, list(range(n)))
         ctx.parts = None  # free the shard graphs
         g_x = torch.cat([r[0] for r in results]) if needs_x else None
         summed = iter([_sum([r[needs_x + i] for r in results]) for i in range(len(params))])

@@ -3,21 +3,30 @@
 Torch's intra-op threads spread one operation over the cores; the work here instead runs independent parts
 (a shard of the batch, a range of events) side by side, one part per thread, each thread running torch on one
 intra-op thread of its own so that the parts do not fight over the cores.
+
+The calling thread's own OpenMP threads are the other thing the parts fight with: after each parallel torch op
+GNU OpenMP's threads keep spinning for a while, waiting for the next one, on the cores the workers need. A
+training step alternates such ops (batch norm, concatenations, the optimizer) with shard work, so they spun
+through much of it: on 2 cores an LSTMModel step (batch 64, two shards) took 25 ms, and 17 ms with the caller
+on one intra-op thread (:func:`cores_to_workers`), which ``fit`` uses on the CPU.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import torch
 
-__all__ = ["workers"]
+__all__ = ["workers", "width", "cores_to_workers"]
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+_local = threading.local()  # .width: set by cores_to_workers in the thread that entered it
 
 
 def _one_thread() -> None:
@@ -42,6 +51,33 @@ def workers(n: int) -> ThreadPoolExecutor:
             # set_num_threads also records a process-wide default for threads torch starts later: put it back
             torch.set_num_threads(main_threads)
         return _pool
+
+
+def width() -> int:
+    """How many parts to cut parallel CPU work into: the core count held by an enclosing
+    :func:`cores_to_workers` in this thread, else ``torch.get_num_threads()``."""
+    return getattr(_local, "width", None) or torch.get_num_threads()
+
+
+@contextmanager
+def cores_to_workers(cores: int | None = None) -> Iterator[int]:
+    """Within the block the calling thread runs torch on one intra-op thread and :func:`width` is ``cores``.
+
+    ``cores`` defaults to the caller's ``torch.get_num_threads()``. Parallel work (LSTM shards, kernels) still
+    uses that many worker threads, while the caller's small ops between them run on its own thread, so no
+    idle OpenMP thread of the caller spins on a worker's core (see the module docstring). The caller's thread
+    count and width are restored on exit; nested blocks keep the outer width. Yields the width.
+    """
+    outer = getattr(_local, "width", None)
+    threads = torch.get_num_threads()
+    n = outer or (threads if cores is None else max(1, int(cores)))
+    _local.width = n
+    torch.set_num_threads(1)
+    try:
+        yield n
+    finally:
+        _local.width = outer
+        torch.set_num_threads(threads)
 
 
 def _forget_pool() -> None:  # a forked child has no worker threads, only the parent's bookkeeping

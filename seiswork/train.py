@@ -31,6 +31,7 @@ Initial weights are the caller's: build the model with ``build_model(name, seed=
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import ctypes
 import itertools
@@ -52,8 +53,9 @@ import torch
 from torch import nn
 
 from seiswork.dataset import seed_worker
-from seiswork.models import MODELS, build_model, model_summary
+from seiswork.models import MODELS, StackedLSTM, build_model, model_summary
 from seiswork.paths import atomic_path, atomic_write
+from seiswork.threads import cores_to_workers
 from seiswork.transforms import seed_pipeline
 
 __all__ = [
@@ -138,6 +140,19 @@ def retain_freed_memory() -> bool:
         return False
     _retained = ok
     return ok
+
+
+def _shard_threads(model: nn.Module, device: torch.device) -> contextlib.AbstractContextManager:
+    """The block ``fit`` and ``predict`` run their batches in.
+
+    On the CPU, when the model cuts batches into per-core shards (a :class:`~seiswork.models.StackedLSTM` with
+    ``cpu_shards`` not 1), the cores go to the shard workers (:func:`seiswork.threads.cores_to_workers`): the
+    calling thread's idle OpenMP threads otherwise spin on them. Other models keep torch's threads.
+    """
+    sharded = any(isinstance(m, StackedLSTM) and m.cpu_shards != 1 for m in model.modules())
+    if device.type == "cpu" and sharded and torch.get_num_threads() > 1:
+        return cores_to_workers()
+    return contextlib.nullcontext()
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -638,7 +653,7 @@ def fit(
         if device.type == "cuda" else []
     previous_modes = (_set_mode(train_transform, True), _set_mode(eval_transform, False))
     try:
-        with torch.random.fork_rng(devices=fork_devices):
+        with torch.random.fork_rng(devices=fork_devices), _shard_threads(model, device):
             epoch = start_epoch
             while epoch < epochs and not stopped_early:
                 t0 = time.perf_counter()
@@ -757,7 +772,7 @@ def _predict(
     model.eval()
     logits, labels = [], []
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _shard_threads(model, device):
             for xb, yb in batches.epoch(None):
                 xb = _apply(transform, xb, device)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):

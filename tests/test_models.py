@@ -258,6 +258,39 @@ def test_shard_sizes_split_only_large_cpu_batches():
     assert _shard_sizes(big, None) == [MIN_SHARD + 1, MIN_SHARD]
 
 
+def test_shard_sizes_cap_training_shards_and_follow_the_held_width():
+    from seiswork.models import MAX_EVAL_SHARD, MAX_TRAIN_SHARD, MIN_SHARD, _shard_sizes
+    from seiswork.threads import cores_to_workers
+
+    torch.set_num_threads(1)
+    batch = torch.zeros(128, 5, 3)
+    # one core: a training batch of 128 still runs as shards of at most MAX_TRAIN_SHARD (in turn)
+    assert _shard_sizes(batch, None, grad=True) == [32, 32, 32, 32]
+    assert max(_shard_sizes(torch.zeros(100, 5, 3), None, grad=True)) <= MAX_TRAIN_SHARD
+    assert _shard_sizes(batch, None, grad=False) == [128]  # forward passes keep their speed up to MAX_EVAL_SHARD
+    assert len(_shard_sizes(torch.zeros(MAX_EVAL_SHARD + 1, 5, 3), None, grad=False)) == 2
+    assert _shard_sizes(torch.zeros(MIN_SHARD, 5, 3), None, grad=True) == [MIN_SHARD]
+    assert _shard_sizes(batch, 2, grad=True) == [64, 64]  # an explicit count is taken as given
+    with cores_to_workers(2):  # the caller runs one thread, the shards follow the cores held
+        assert torch.get_num_threads() == 1
+        assert _shard_sizes(batch, None, grad=False) == [64, 64]
+
+
+def test_more_shards_than_workers_give_the_unsharded_gradients():
+    from seiswork.threads import cores_to_workers
+
+    model = tiny("lstm").train()
+    x, y = torch.rand(100, 21, 3) * 10, torch.randint(0, 2, (100,))
+    one_logits, one_grads = _step(model, x, y, 1)
+    with cores_to_workers(2):
+        logits, grads = _step(model, x, y, None)  # 3 shards of at most MAX_TRAIN_SHARD on 2 workers
+        again_logits, again = _step(model, x, y, None)
+    torch.testing.assert_close(logits, one_logits, rtol=0, atol=1e-6)
+    for n in grads:
+        torch.testing.assert_close(grads[n], one_grads[n], rtol=1e-4, atol=1e-6, msg=n)
+        assert torch.equal(again[n], grads[n]), n  # whichever worker ran a shard, the sum order is fixed
+
+
 def test_shard_workers_leave_the_callers_thread_count_alone():
     from seiswork.threads import workers
 
@@ -265,3 +298,20 @@ def test_shard_workers_leave_the_callers_thread_count_alone():
     pool = workers(2)
     assert set(pool.map(lambda _: torch.get_num_threads(), range(4))) == {1}  # each shard on one core
     assert torch.get_num_threads() == 2
+
+
+def test_cores_to_workers_holds_the_cores_and_restores_the_callers_threads():
+    from seiswork.threads import cores_to_workers, width
+
+    torch.set_num_threads(2)
+    assert width() == 2
+    with cores_to_workers() as held:
+        assert held == 2 and width() == 2 and torch.get_num_threads() == 1
+        with cores_to_workers(5) as inner:  # nested: the outer block's cores stay
+            assert inner == 2 and width() == 2
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2 and width() == 2
+    with pytest.raises(RuntimeError), cores_to_workers(3):
+        assert width() == 3
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2 and width() == 2  # restored on an error too

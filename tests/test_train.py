@@ -413,6 +413,31 @@ def test_cpu_sharded_training_is_reproducible_and_resumes(data, tmp_path, monkey
     assert_same_weights(weights(a.model), weights(resumed.model))
 
 
+def test_sharded_cpu_fit_gives_the_cores_to_the_shard_workers(data):
+    """Inside fit a sharded CPU model's step runs the caller on one torch thread, with the shards over the
+    caller's cores; the caller's thread count is back afterwards. Other models keep torch's threads."""
+    from seiswork.threads import width
+
+    train, val = data
+    torch.set_num_threads(2)
+    seen = []
+
+    def probe(record):
+        seen.append((torch.get_num_threads(), width()))
+
+    run(train, val, epochs=1, progress=probe)
+    assert seen == [(1, 2)]
+    assert torch.get_num_threads() == 2
+    seen.clear()
+    model = model_()
+    model.lstm.cpu_shards = 1  # sharding off: nothing to give the cores to
+    run(train, val, model=model, epochs=1, progress=probe)
+    assert seen == [(2, 2)]
+    seen.clear()
+    run(train, val, model=nn.Sequential(nn.Flatten(), nn.LazyLinear(2)), epochs=1, progress=probe)
+    assert seen == [(2, 2)]
+
+
 def test_resume_after_crash_mid_run(data, tmp_path):
     train, val = data
     full = run(train, val, epochs=4)
