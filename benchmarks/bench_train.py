@@ -347,6 +347,22 @@ def norm_section(args) -> None:
               f"macro F1 {report['macro_f1']:.4f}", flush=True)
 
 
+def attention_section(args) -> None:
+    adapter = synthetic_adapter(args.events)
+    print(f"\nattention dropout study: LSTMAttentionModel(hidden=64, layers=2, heads=2, dropout=0.3), {args.epochs} "
+          f"epochs, batch {args.batch_size}, lr {args.lr}, bf16, data x {adapter.x.shape}, {args.seeds} seed(s)")
+    for p in (0.3, 0.0):
+        accs, f1s, secs = [], [], []
+        for seed in range(args.seeds):
+            res, report = ours_run(adapter, args.epochs, args.batch_size, args.lr, amp=True, seed=seed,
+                                   name="lstm_attention", attention_dropout=p)
+            accs.append(report["accuracy"])
+            f1s.append(report["macro_f1"])
+            secs.append(steady(list(res.history["seconds"])))
+        print(f"  attention_dropout={p}: epoch {min(secs):.2f} s  test acc {np.mean(accs):.4f} +- {np.std(accs):.4f}  "
+              f"macro F1 {np.mean(f1s):.4f}  (per seed: {', '.join(f'{a:.4f}' for a in accs)})", flush=True)
+
+
 def realdata_section(args) -> None:
     print()
     if not REALDATA.is_file():
@@ -379,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--amp-study", action="store_true", help="also run ours in fp32 to measure mixed precision")
     p.add_argument("--shard-study", action="store_true", help="also run ours without CPU shards (StackedLSTM.cpu_shards)")
     p.add_argument("--norm-study", action="store_true", help="compare the models' input normalisations")
+    p.add_argument("--attention-study", action="store_true",
+                   help="LSTMAttentionModel with and without dropout on the attention weights")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-realdata", action="store_true")
     p.add_argument("--real-epochs", type=int, default=30)
@@ -393,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         speed_section(args)
     if args.norm_study:
         norm_section(args)
+    if args.attention_study:
+        attention_section(args)
     if not args.skip_realdata:
         realdata_section(args)
     return 0

@@ -145,12 +145,14 @@ def retain_freed_memory() -> bool:
 def _shard_threads(model: nn.Module, device: torch.device) -> contextlib.AbstractContextManager:
     """The block ``fit`` and ``predict`` run their batches in.
 
-    On the CPU, when the model cuts batches into per-core shards (a :class:`~seiswork.models.StackedLSTM` with
-    ``cpu_shards`` not 1), the cores go to the shard workers (:func:`seiswork.threads.cores_to_workers`): the
-    calling thread's idle OpenMP threads otherwise spin on them. Other models keep torch's threads.
+    On the CPU, when a model does nearly all its work in per-core shards (``model.cpu_work_in_shards``, as
+    ``LSTMModel``, with sharding on), the cores go to the shard workers
+    (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise spin on
+    them. Other models (``LSTMAttentionModel``'s attention runs outside the shards) keep torch's threads.
     """
     sharded = any(isinstance(m, StackedLSTM) and m.cpu_shards != 1 for m in model.modules())
-    if device.type == "cpu" and sharded and torch.get_num_threads() > 1:
+    if device.type == "cpu" and sharded and getattr(model, "cpu_work_in_shards", False) \
+            and torch.get_num_threads() > 1:
         return cores_to_workers()
     return contextlib.nullcontext()
 

@@ -81,6 +81,7 @@ def test_attention_pooling_variants_and_weights():
         (LSTMAttentionModel, {"hidden": 10, "heads": 3}, "hidden must be divisible by heads, got hidden=10, heads=3"),
         (LSTMAttentionModel, {"heads": 0}, "heads must be >= 1, got 0"),
         (LSTMAttentionModel, {"pooling": "max"}, "pooling must be one of"),
+        (LSTMAttentionModel, {"attention_dropout": 1.5}, r"attention_dropout must be in \[0, 1\), got 1.5"),
     ],
 )
 def test_validation_errors_name_parameter_and_value(cls, kwargs, match):
@@ -111,6 +112,16 @@ def test_registry_and_build_model():
     assert model.config["heads"] == 4 and model.config["hidden"] == 16
     with pytest.raises(ValueError, match="unknown model 'gru'.*lstm, lstm_attention"):
         build_model("gru")
+
+
+def test_attention_dropout_acts_on_the_attention_weights_only():
+    default = LSTMAttentionModel(hidden=8, heads=2, dropout=0.3)
+    assert default.attention.dropout == 0.0 and default.config["attention_dropout"] == 0.0
+    assert default.head[2].p == 0.3 and default.lstm.dropout == 0.3  # dropout still acts elsewhere
+    assert LSTMAttentionModel(hidden=8, heads=2, attention_dropout=0.2).attention.dropout == 0.2
+    # a checkpoint config written before the argument existed still builds the model
+    old = {k: v for k, v in default.config.items() if k != "attention_dropout"}
+    assert LSTMAttentionModel(**old).config == default.config
 
 
 def test_build_model_seed_is_reproducible_and_leaves_global_rng_alone():

@@ -436,6 +436,10 @@ def test_sharded_cpu_fit_gives_the_cores_to_the_shard_workers(data):
     seen.clear()
     run(train, val, model=nn.Sequential(nn.Flatten(), nn.LazyLinear(2)), epochs=1, progress=probe)
     assert seen == [(2, 2)]
+    seen.clear()
+    attention = build_model("lstm_attention", seed=0, channels=3, classes=2, hidden=8, layers=2, heads=2)
+    run(train, val, model=attention, epochs=1, progress=probe)  # its attention runs outside the shards
+    assert seen == [(2, 2)]
 
 
 def test_resume_after_crash_mid_run(data, tmp_path):
