@@ -69,7 +69,8 @@ def _source(x: torch.Tensor) -> tuple[bool, np.ndarray]:
 # ---------------------------------------------------------------------------------------------- augmentation
 @_jit
 def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):
-    # x (B, T, C), or (B, C, T) when channel_first; out (B, C, T); step s applies to event b when mask[s, b]
+    # x (B, T, C), or (B, C, T) when channel_first; out (B, C, T); step s applies to event b when mask[s, b].
+    # Inner loops run over one channel's 1-D row: numba vectorises those, not loops over 2-D indices.
     n_channels, n_time = out.shape[1], out.shape[2]
     scratch = np.empty((n_channels, n_time), np.float32)
     index = np.empty(n_time, np.int64)
@@ -80,13 +81,16 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
         cur = out[b]
         nxt = scratch
         swapped = False
-        for c in range(n_channels):  # channel-outer loops: contiguous writes, which vectorise
+        for c in range(n_channels):
+            row = cur[c]
             if channel_first:
+                src = x[b, c]
                 for t in range(n_time):
-                    cur[c, t] = x[b, c, t]
+                    row[t] = src[t]
             else:
+                src = x[b]
                 for t in range(n_time):
-                    cur[c, t] = x[b, t, c]
+                    row[t] = src[t, c]
         for s in range(ops.shape[0]):
             if not mask[s, b]:
                 continue
@@ -94,10 +98,11 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
             if op == SHIFT:  # out[j] = x[(j - k) mod T], as np.roll
                 k = ipar[s, b, 0] % n_time
                 for c in range(n_channels):
+                    src, dst = cur[c], nxt[c]
                     for t in range(k):
-                        nxt[c, t] = cur[c, n_time - k + t]
+                        dst[t] = src[n_time - k + t]
                     for t in range(k, n_time):
-                        nxt[c, t] = cur[c, t - k]
+                        dst[t] = src[t - k]
                 cur, nxt, swapped = nxt, cur, not swapped
             elif op == NOISE:  # scaled so that 10 log10(P_signal / P_noise) = snr_db, power joint over channels
                 p_sig = 0.0
@@ -105,19 +110,21 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                 for c in range(n_channels):
                     o = ipar[s, b, c]
                     p_noise += bank_power[o + n_time] - bank_power[o]
+                    row = cur[c]
                     for t in range(n_time):
-                        p_sig += cur[c, t] * cur[c, t]
+                        p_sig += row[t] * row[t]
                 p_noise = max(p_noise, 1.1754943508222875e-38 * n_channels * n_time)  # float32 tiny, as torch
                 g = np.float32(math.sqrt(p_sig / (p_noise * 10.0 ** (fpar[s, b] / 10.0))))
                 for c in range(n_channels):
-                    o = ipar[s, b, c]
+                    row, noise = cur[c], bank[ipar[s, b, c]:]
                     for t in range(n_time):
-                        cur[c, t] += bank[o + t] * g
+                        row[t] += noise[t] * g
             elif op == SCALE:
                 g = np.float32(fpar[s, b])
                 for c in range(n_channels):
+                    row = cur[c]
                     for t in range(n_time):
-                        cur[c, t] *= g
+                        row[t] *= g
             elif op == STRETCH and n_time > 1:  # y[j] = x(j / rate), linear interpolation (seiswork.functional)
                 rate = np.float32(fpar[s, b])
                 period = np.float32(2 * last)
@@ -136,16 +143,18 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                     index[j] = i0
                     weight[j] = pos - np.float32(i0)
                 for c in range(n_channels):
+                    src, dst = cur[c], nxt[c]
                     for j in range(n_time):
-                        a, e, w = cur[c, index[j]], cur[c, index[j] + 1], weight[j]
+                        a, e, w = src[index[j]], src[index[j] + 1], weight[j]
                         # torch.lerp's formula, exact at w = 0 and w = 1
                         y = a + w * (e - a) if w < half else e - (e - a) * (one - w)
-                        nxt[c, j] = y * keep[j]
+                        dst[j] = y * keep[j]
                 cur, nxt, swapped = nxt, cur, not swapped
         if swapped:  # the result sits in the scratch buffer
             for c in range(n_channels):
+                src, dst = cur[c], out[b, c]
                 for t in range(n_time):
-                    out[b, c, t] = cur[c, t]
+                    dst[t] = src[t]
 
 
 def augment(
@@ -194,19 +203,27 @@ def cumulative_power(bank: torch.Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- spectrum
 @_jit
 def _frames_kernel(x, channel_first, frames, window, starts, start):
-    # frames (E, C, S, N) <- window * x[start + e, c, starts[s] : starts[s] + N]
+    # frames (E, C, S, N) <- window * x[start + e, c, starts[s] : starts[s] + N]; 1-D row loops (they vectorise)
     n_fft = frames.shape[3]
+    n_time = x.shape[2] if channel_first else x.shape[1]
+    rows = np.empty((frames.shape[1], n_time), np.float32)
     for e in range(frames.shape[0]):
         b = start + e
+        if channel_first:
+            sig = x[b]
+        else:  # (T, C) -> (C, T) once, so the frames are cut from contiguous rows
+            src = x[b]
+            for c in range(frames.shape[1]):
+                row = rows[c]
+                for t in range(n_time):
+                    row[t] = src[t, c]
+            sig = rows
         for c in range(frames.shape[1]):
             for s in range(frames.shape[2]):
                 o = starts[s]
-                if channel_first:
-                    for n in range(n_fft):
-                        frames[e, c, s, n] = x[b, c, o + n] * window[n]
-                else:
-                    for n in range(n_fft):
-                        frames[e, c, s, n] = x[b, o + n, c] * window[n]
+                dst, src = frames[e, c, s], sig[c, o:o + n_fft]
+                for n in range(n_fft):
+                    dst[n] = src[n] * window[n]
 
 
 @_jit
@@ -214,15 +231,24 @@ def _power_kernel(spec, out, start, norm, log, acc):
     # spec (E, C, S, 2K) interleaved real/imaginary parts; out (B, K, C) <- sqrt(mean over S of |spec|^2) / norm
     n_seg, n_bins = spec.shape[2], spec.shape[3] // 2
     inv = np.float32(1.0 / n_seg)
+    mag = np.empty(n_bins, np.float32)
     for e in range(spec.shape[0]):
+        dst = out[start + e]
         for c in range(spec.shape[1]):
-            acc[:] = 0.0
-            for s in range(n_seg):  # squares of the real and imaginary parts summed over segments, contiguous
+            row = spec[e, c, 0]
+            for m in range(2 * n_bins):  # squares of the real and imaginary parts summed over segments
+                acc[m] = row[m] * row[m]
+            for s in range(1, n_seg):
+                row = spec[e, c, s]
                 for m in range(2 * n_bins):
-                    acc[m] += spec[e, c, s, m] * spec[e, c, s, m]
+                    acc[m] += row[m] * row[m]
             for k in range(n_bins):
-                m = np.float32(math.sqrt((acc[2 * k] + acc[2 * k + 1]) * inv)) / norm
-                out[start + e, k, c] = np.float32(math.log1p(m)) if log else m
+                mag[k] = np.sqrt((acc[2 * k] + acc[2 * k + 1]) * inv) / norm
+            if log:
+                for k in range(n_bins):
+                    mag[k] = np.float32(math.log1p(mag[k]))
+            for k in range(n_bins):
+                dst[k, c] = mag[k]
 
 
 def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool) -> torch.Tensor:
