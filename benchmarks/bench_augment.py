@@ -2,9 +2,10 @@
 
 The straightforward way (how the seed's pipeline runs): a Dataset applies the augmentations to one event at a
 time in numpy (``np.roll``, ``rng.normal``, scaling, ``np.interp`` per channel, ``np.fft.rfft``) and a DataLoader
-(batch 32, no workers) collates. Against it: ``nn.Sequential(Compose([...]), FFTTransform, ToTensor())`` applied to
-batch tensors of 32 and 256 events sliced from one array (the training loop's fast path). Also our modules per
-event inside the same Dataset/DataLoader, for reference.
+(batch 32, no workers) collates. Against it: ``Pipeline(Compose([...]), FFTTransform, ToTensor())`` applied to
+batch tensors of 32 and 256 events sliced from one array (the training loop's fast path; ``Pipeline`` is the
+``nn.Sequential`` that ``default_pipelines`` returns, which runs augmentation and spectrum in one pass on the
+CPU). Also our modules per event inside the same Dataset/DataLoader, for reference.
 
 Both sides do the same FFT work in each comparison: ``first`` = rfft of the first 512 samples (the seed's naive
 spectrum, no window), ``welch`` = Hann-windowed 512-sample segments with 50% overlap over the whole event
@@ -15,7 +16,9 @@ reference as the issue states it (DataLoader without workers: one core); ``--ref
 reference both cores too. Each rate is the best of ``--repeat`` runs; "x" is batched / per-event numpy.
 The batched side runs after :func:`seiswork.train.retain_freed_memory`, as ``fit`` does (``--no-retain``: off).
 On the CPU it runs seiswork's compiled kernels (:mod:`seiswork.kernels`); ``--torch-path`` adds the rates of
-the module-by-module torch code (what CUDA runs) at batch 256, to show what the kernels gain.
+the module-by-module torch code (what CUDA runs) at batch 256, to show what the kernels gain, and
+``--sequential`` the rates of a plain ``nn.Sequential`` of the same modules at batch 256 (kernels module by
+module, no fused pass).
 
     python benchmarks/bench_augment.py              # full size (4433, 1700, 3)
     python benchmarks/bench_augment.py --events 500 # quick
@@ -34,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch
 from seiswork.train import retain_freed_memory
-from seiswork.transforms import FFTTransform, ToTensor
+from seiswork.transforms import FFTTransform, Pipeline, ToTensor
 
 SEED_P = {"shift": 0.5, "noise": 0.5, "scale": 0.3, "stretch": 0.3}
 ALL_P = {k: 1.0 for k in SEED_P}
@@ -107,9 +110,9 @@ def per_event_rate(x: np.ndarray, transform, workers: int = 0) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- batched
-def seiswork_pipeline(p: dict, fft_mode: str, seed: int = 0) -> nn.Sequential:
+def seiswork_pipeline(p: dict, fft_mode: str, seed: int = 0, container: type = Pipeline) -> nn.Sequential:
     window = "boxcar" if fft_mode == "first" else "hann"  # "first" mirrors the naive rfft (no window)
-    return nn.Sequential(
+    return container(
         Compose(
             [
                 RandomApply(TimeShift(max_shift=0.1), p=p["shift"]),
@@ -151,6 +154,8 @@ def main(argv=None) -> None:
     ap.add_argument("--no-retain", action="store_true", help="leave glibc's default of returning freed memory")
     ap.add_argument("--cuda-only", action="store_true", help="only the CUDA rates (skip the CPU table)")
     ap.add_argument("--torch-path", action="store_true", help="also the torch path at batch 256 (kernels off)")
+    ap.add_argument("--sequential", action="store_true",
+                    help="also a plain nn.Sequential at batch 256 (kernels module by module, no fused pass)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     global clock
@@ -168,6 +173,8 @@ def main(argv=None) -> None:
         f"{args.repeat}, freed memory retained: {retained}"
     )
     header = f"{'p':>5} {'fft':>6} | {'numpy/event':>11} | {'ours/event':>10} | {'batch 32':>9} {'x':>6} | {'batch 256':>9} {'x':>6}"
+    if args.sequential:
+        header += f" | {'seq 256':>9} {'x':>6}"
     if args.torch_path:
         header += f" | {'torch 256':>9} {'x':>6}"
     print(header)
@@ -183,6 +190,9 @@ def main(argv=None) -> None:
                 f"{p_name:>5} {fft_mode:>6} | {base:11.0f} | {ours_event:10.0f} | {r32:9.0f} {r32 / base:5.1f}x "
                 f"| {r256:9.0f} {r256 / base:5.1f}x"
             )
+            if args.sequential:
+                seq = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode, container=nn.Sequential), 256))
+                line += f" | {seq:9.0f} {seq / base:5.1f}x"
             if args.torch_path:
                 os.environ["SEISWORK_KERNELS"] = "0"
                 slow = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode), 256))

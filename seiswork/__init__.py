@@ -37,6 +37,7 @@ _EXPORTS = {
     "Compose": "augment",
     "FFTTransform": "transforms",
     "ToTensor": "transforms",
+    "Pipeline": "transforms",
     "save_pipeline": "transforms",
     "load_pipeline": "transforms",
     "seed_pipeline": "transforms",

@@ -225,6 +225,27 @@ def _power_spectrum(frames: torch.Tensor) -> torch.Tensor:
     return s[..., 0] + s[..., 1]
 
 
+def _segments(t: int, fft_size: int, mode: str) -> tuple[int, bool]:
+    """``(count, tail)``: ``count`` segments every ``fft_size // 2`` samples, plus one ending at the last sample
+    (``tail``) when the hop missed it (welch); mode "first": one segment."""
+    if mode == "first":
+        return 1, False
+    count = (t - fft_size) // (fft_size // 2) + 1
+    return count, (count - 1) * (fft_size // 2) + fft_size < t
+
+
+def _kernel_spectrum(
+    xb: torch.Tensor, fft_size: int, mode: str, log: bool, window: str, program: tuple | None = None
+) -> torch.Tensor:
+    """:func:`spectrum` of a CPU batch ``(B, time, channel)`` by :func:`seiswork.kernels.spectrum` (arguments
+    already checked); ``program``: an augmentation draw applied to each chunk first (``transforms.Pipeline``)."""
+    t = xb.shape[1]
+    w, w_norm = _window(window, fft_size, xb.device)
+    count, tail = _segments(t, fft_size, mode)
+    starts = [k * (fft_size // 2) for k in range(count)] + [t - fft_size] * tail
+    return kernels.spectrum(xb, w, float(w_norm), starts, log, program)
+
+
 def spectrum(
     x: Array, fft_size: int = 512, mode: str = "welch", log: bool = False, window: str = "hann"
 ) -> Array:
@@ -261,14 +282,11 @@ def spectrum(
             f"spectrum: fft_size={fft_size} needs events of at least {fft_size} samples, got {t} "
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
+    if xb.device.type == "cpu" and kernels.available():
+        return restore(_kernel_spectrum(xb, fft_size, mode, log, window))
     w, w_norm = _window(window, fft_size, xb.device)
     hop = fft_size // 2
-    # mode "first": one segment; welch: every hop, plus one ending at the last sample when the hop missed it
-    count = 1 if mode == "first" else (t - fft_size) // hop + 1
-    tail = mode != "first" and (count - 1) * hop + fft_size < t
-    if xb.device.type == "cpu" and kernels.available():
-        starts = [k * hop for k in range(count)] + [t - fft_size] * tail
-        return restore(kernels.spectrum(xb, w, float(w_norm), starts, log))
+    count, tail = _segments(t, fft_size, mode)
     if mode == "first":
         frames = torch.mul(_cf(xb[:, :fft_size])[..., None, :], w)
     else:

@@ -68,8 +68,9 @@ def _source(x: torch.Tensor) -> tuple[bool, np.ndarray]:
 
 # ---------------------------------------------------------------------------------------------- augmentation
 @_jit
-def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop):
-    # x (B, T, C), or (B, C, T) when channel_first; out (B, C, T); step s applies to event b when mask[s, b].
+def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, bank_power, start, stop, out_start):
+    # x (B, T, C), or (B, C, T) when channel_first; event b goes to out[b - out_start] (C, T); step s applies to
+    # event b when mask[s, b].
     # Inner loops run over one channel's 1-D row: numba vectorises those, not loops over 2-D indices.
     n_channels, n_time = out.shape[1], out.shape[2]
     scratch = np.empty((n_channels, n_time), np.float32)
@@ -78,7 +79,7 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
     keep = np.empty(n_time, np.float32)
     one, half, last = np.float32(1.0), np.float32(0.5), n_time - 1
     for b in range(start, stop):
-        cur = out[b]
+        cur = out[b - out_start]
         nxt = scratch
         swapped = False
         for c in range(n_channels):
@@ -152,7 +153,7 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                 cur, nxt, swapped = nxt, cur, not swapped
         if swapped:  # the result sits in the scratch buffer
             for c in range(n_channels):
-                src, dst = cur[c], out[b, c]
+                src, dst = cur[c], out[b - out_start, c]
                 for t in range(n_time):
                     dst[t] = src[t]
 
@@ -180,7 +181,14 @@ def augment(
     channel_first, src = _source(x)
     out = torch.empty((b, c, t), dtype=torch.float32)
     dst = out.numpy()
-    args = (
+    args = _program_arrays(ops, pads, mask, fpar, ipar, bank, bank_power)
+    _parallel(b, lambda lo, hi: _augment_kernel(src, channel_first, dst, *args, lo, hi, 0), _parts(b, MIN_PART))
+    return out.transpose(1, 2)
+
+
+def _program_arrays(ops, pads, mask, fpar, ipar, bank, bank_power) -> tuple:
+    """An augmentation program (see :func:`augment`) as the arrays the kernel reads."""
+    return (
         np.asarray(ops, dtype=np.int64),
         np.asarray(pads, dtype=np.int64),
         np.ascontiguousarray(mask, dtype=np.bool_),
@@ -189,8 +197,6 @@ def augment(
         (bank.numpy() if bank is not None else np.zeros(1, np.float32)),
         (bank_power if bank_power is not None else np.zeros(1, np.float64)),
     )
-    _parallel(b, lambda lo, hi: _augment_kernel(src, channel_first, dst, *args, lo, hi), _parts(b, MIN_PART))
-    return out.transpose(1, 2)
 
 
 def cumulative_power(bank: torch.Tensor) -> np.ndarray:
@@ -251,12 +257,16 @@ def _power_kernel(spec, out, start, norm, log, acc):
                 dst[k, c] = mag[k]
 
 
-def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool) -> torch.Tensor:
+def spectrum(
+    x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool, program: tuple | None = None,
+) -> torch.Tensor:
     """Magnitude spectrum of a CPU batch ``x (batch, time, channel)``: ``(batch, fft_size // 2 + 1, channel)``.
 
     Segments of ``len(window)`` samples start at ``starts``; each is multiplied by ``window``, transformed with
     ``torch.fft.rfft``; the result is ``sqrt(mean over segments of |rfft|**2) / norm`` (``log1p`` of it with
-    ``log``), as :func:`seiswork.functional.spectrum` computes it.
+    ``log``), as :func:`seiswork.functional.spectrum` computes it. With ``program`` (the arguments of
+    :func:`augment` after ``x``) each chunk of events is augmented first, into a buffer that stays in cache:
+    the spectrum of ``augment(x, *program)`` in one pass, without writing the augmented batch out.
     """
     b, t, c = x.shape
     n_fft = window.shape[0]
@@ -266,6 +276,7 @@ def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequenc
     out = torch.empty((b, n_fft // 2 + 1, c), dtype=torch.float32)
     dst = out.numpy()
     norm32 = np.float32(norm)
+    args = None if program is None else _program_arrays(*program)
 
     parts = _parts(b, MIN_PART)
     chunk = max(1, min(CHUNK_BYTES // (4 * c * len(starts_np) * n_fft), -(-b // parts)))  # events per chunk
@@ -275,10 +286,15 @@ def spectrum(x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequenc
         frames = torch.empty((size, c, len(starts_np), n_fft), dtype=torch.float32)
         spec = torch.empty((size, c, len(starts_np), n_fft // 2 + 1), dtype=torch.complex64)
         acc = np.empty(2 * (n_fft // 2 + 1), np.float32)
+        scratch = None if args is None else np.empty((size, c, t), np.float32)
         for e0 in range(lo, hi, size):
             n = min(size, hi - e0)
             f, sp = frames[:n], spec[:n]
-            _frames_kernel(src, channel_first, f.numpy(), w, starts_np, e0)
+            if args is None:
+                _frames_kernel(src, channel_first, f.numpy(), w, starts_np, e0)
+            else:
+                _augment_kernel(src, channel_first, scratch, *args, e0, e0 + n, e0)
+                _frames_kernel(scratch, True, f.numpy(), w, starts_np, 0)
             torch.fft.rfft(f, dim=-1, out=sp)
             _power_kernel(torch.view_as_real(sp).flatten(-2).numpy(), dst, e0, norm32, log, acc)
 

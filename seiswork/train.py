@@ -905,24 +905,24 @@ def default_pipelines(
     :func:`seiswork.save_pipeline` (the tuner of notebook 03); it is reseeded from ``seed``.
     """
     from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch
-    from seiswork.transforms import FFTTransform, ToTensor, load_pipeline
+    from seiswork.transforms import FFTTransform, Pipeline, ToTensor, load_pipeline
 
     fft_size = _check_int("fft_size", fft_size, minimum=2)
-    eval_transform = nn.Sequential(FFTTransform(fft_size=fft_size), ToTensor())
+    eval_transform = Pipeline(FFTTransform(fft_size=fft_size), ToTensor())
     if not augment:
-        return nn.Sequential(FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
+        return Pipeline(FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
     if augmentation is not None:
         if not isinstance(augmentation, nn.Module):
             augmentation = load_pipeline(augmentation)
         seed_pipeline(augmentation, seed)
-        return nn.Sequential(augmentation, FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
+        return Pipeline(augmentation, FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
     augmentation = Compose([
         RandomApply(TimeShift(max_shift=0.1), p=0.5),
         RandomApply(AddNoise(snr_min=15, snr_max=40), p=0.5),
         RandomApply(AmplitudeScale(0.9, 1.1), p=0.3),
         RandomApply(TimeStretch(0.95, 1.05), p=0.3),
     ], seed=seed)
-    return nn.Sequential(augmentation, FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
+    return Pipeline(augmentation, FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
 
 
 def _train_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,8 @@
 
 A train pipeline is ``nn.Sequential(Compose([...]), FFTTransform(512), ToTensor())``, a test one
 ``nn.Sequential(FFTTransform(512), ToTensor())``; both run on one event or on a batch on any device.
+:class:`Pipeline` is an ``nn.Sequential`` that runs an augmentation and the spectrum after it in one pass on
+the CPU (same results); ``load_pipeline`` and ``seiswork.train.default_pipelines`` return it.
 ``FFTTransform`` and ``ToTensor`` are deterministic and ignore ``train()``/``eval()``.
 
 JSON format (``save_pipeline``; ``pipeline_to_dict`` gives the ``"pipeline"`` part)::
@@ -31,10 +33,13 @@ import torch
 from torch import nn
 
 from seiswork import functional as F
+from seiswork import kernels
 from seiswork.augment import AddNoise, AmplitudeScale, Augmentation, Compose, RandomApply, TimeShift, TimeStretch
+from seiswork.augment import _program
 from seiswork.paths import atomic_write
 
 __all__ = [
+    "Pipeline",
     "FFTTransform",
     "ToTensor",
     "seed_pipeline",
@@ -82,7 +87,8 @@ class FFTTransform(nn.Module):
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
 
-    def forward(self, x: Any) -> Any:
+    def check_length(self, x: Any) -> None:
+        """Raise a ValueError naming the fix when the events of ``x`` are shorter than ``fft_size``."""
         length = x.shape[-2] if hasattr(x, "shape") and len(x.shape) >= 2 else None
         if length is not None and length < self.fft_size:
             raise ValueError(
@@ -90,7 +96,54 @@ class FFTTransform(nn.Module):
                 f"{tuple(x.shape)}), fewer than fft_size; use FFTTransform(fft_size=<= {length}, even) or bring "
                 f"events to >= {self.fft_size} samples (e.g. a fixed TRIMMING target length)"
             )
+
+    def forward(self, x: Any) -> Any:
+        self.check_length(x)
         return F.spectrum(x, self.fft_size, self.mode, self.log, self.window)
+
+
+class Pipeline(nn.Sequential):
+    """``nn.Sequential`` for transforms: same modules, same calls, same results, faster on the CPU.
+
+    Where an augmentation (``Compose``, ``RandomApply``, ...) is directly followed by :class:`FFTTransform`, a
+    CPU batch ``(B, time, channel)`` float32 tensor goes through both in one pass per chunk of events
+    (:func:`seiswork.kernels.spectrum` with the augmentation's draw): each augmented event is cut into spectrum
+    frames while it is still in cache, and the augmented batch is never written out. The draw is the one the
+    augmentation itself makes (``last_params`` is kept), and the output equals ``fft(aug(x))`` exactly
+    (tests/test_transforms.py). Measured at batch 256 on 2 cores (seed augmentations + Welch spectrum,
+    ``benchmarks/bench_augment.py --sequential``): RATE_NOTE. Anything else (one event, numpy,
+    CUDA, eval mode, a user's own augmentation) runs module by module, as ``nn.Sequential`` does.
+    ``default_pipelines`` and ``load_pipeline`` return this class.
+    """
+
+    def forward(self, x: Any) -> Any:
+        modules = list(self)
+        i = 0
+        while i < len(modules):
+            if i + 1 < len(modules) and isinstance(modules[i], Augmentation) and type(modules[i + 1]) is FFTTransform:
+                y = _augmented_spectrum(modules[i], modules[i + 1], x)
+                if y is not None:
+                    x, i = y, i + 2
+                    continue
+            x, i = modules[i](x), i + 1
+        return x
+
+
+def _augmented_spectrum(aug: Augmentation, fft: FFTTransform, x: Any) -> torch.Tensor | None:
+    """``fft(aug(x))`` for a CPU float32 batch in training mode, fused when the draw has a kernel program; None
+    (nothing drawn) for any other input, which then runs module by module."""
+    if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.dtype == torch.float32 and x.device.type == "cpu"
+            and aug.training and kernels.available()):
+        return None
+    fft.check_length(x)
+    b, t, c = x.shape
+    params = aug.draw(b, t, x.device, channels=c)
+    program = _program(aug, params, b, c) if params else None
+    if params and program is None:  # no kernel for some module: apply this same draw module by module
+        return fft(aug.apply(x, params))
+    if program is not None and not program[0]:
+        program = None  # no event drew any step: the spectrum of x
+    return F._kernel_spectrum(x, fft.fft_size, fft.mode, fft.log, fft.window, program)
 
 
 class ToTensor(nn.Module):
@@ -188,7 +241,7 @@ def pipeline_from_dict(d: dict, _where: str = "pipeline") -> nn.Module:
     kwargs = {k: v for k, v in d.items() if k != "type"}
     try:
         if kind == "Sequential":
-            return nn.Sequential(*[pipeline_from_dict(m, f"{_where}.modules[{i}]") for i, m in enumerate(kwargs["modules"])])
+            return Pipeline(*[pipeline_from_dict(m, f"{_where}.modules[{i}]") for i, m in enumerate(kwargs["modules"])])
         if kind == "Identity":
             return nn.Identity()
         if kind == "Compose":

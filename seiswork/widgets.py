@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # torch is imported only when a pipeline is built
     from torch import nn
 
     from seiswork.augment import Compose
+    from seiswork.transforms import Pipeline
 
 __all__ = [
     "AugmentationSpec", "AugmentationSetting", "TunerState", "AugmentationTuner", "static_preview", "describe_draw", "SPECS",
@@ -609,13 +610,12 @@ class AugmentationTuner:
         """Global index (into ``x``) of the previewed event."""
         return self.events.global_index(self.state.class_name, self.state.index)
 
-    def train_pipeline(self, fft_size: int = 512) -> "nn.Sequential":
-        """``nn.Sequential(pipeline, FFTTransform(fft_size), ToTensor())``: the full train transform."""
-        from torch import nn
+    def train_pipeline(self, fft_size: int = 512) -> "Pipeline":
+        """``Pipeline(pipeline, FFTTransform(fft_size), ToTensor())`` (an ``nn.Sequential``): the full train
+        transform."""
+        from seiswork.transforms import FFTTransform, Pipeline, ToTensor
 
-        from seiswork.transforms import FFTTransform, ToTensor
-
-        return nn.Sequential(self.pipeline, FFTTransform(fft_size=fft_size), ToTensor())
+        return Pipeline(self.pipeline, FFTTransform(fft_size=fft_size), ToTensor())
 
     def redraw(self) -> None:
         """Apply the preview pipeline to the selected event and update the figure and the drawn parameters."""

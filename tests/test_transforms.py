@@ -13,6 +13,7 @@ from seiswork import functional as F
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch
 from seiswork.transforms import (
     FFTTransform,
+    Pipeline,
     ToTensor,
     load_pipeline,
     pipeline_from_dict,
@@ -183,7 +184,8 @@ def test_json_round_trip_is_identical(tmp_path, batch):
     assert doc["pipeline"]["modules"][0]["transforms"][0] == {
         "type": "RandomApply", "p": 0.5, "transform": {"type": "TimeShift", "max_shift": 0.1}}
     loaded = load_pipeline(path)
-    assert repr(loaded) == repr(pipe)
+    assert isinstance(loaded, Pipeline)  # an nn.Sequential with the fused CPU pass
+    assert repr(loaded) == repr(pipe).replace("Sequential(", "Pipeline(", 1)
     torch.testing.assert_close(loaded(batch), train_transform(seed=7)(batch), rtol=0, atol=0)
     assert [p.name for p in tmp_path.joinpath("sub").iterdir()] == ["pipeline.json"]  # no temp files left
 
@@ -197,7 +199,7 @@ def test_dict_round_trip_of_every_module():
         RandomApply(Compose([TimeShift(0.05), RandomApply(AddNoise(), p=0.2)]), p=0.7, seed=4),
         FFTTransform(256, mode="first", log=True, window="boxcar"),
         ToTensor(),
-        nn.Sequential(nn.Identity(), FFTTransform()),
+        Pipeline(nn.Identity(), FFTTransform()),  # an nn.Sequential comes back as a Pipeline
     ]
     for m in modules:
         d = pipeline_to_dict(m)
@@ -230,3 +232,60 @@ def test_save_pipeline_overwrite_guard(tmp_path):
     path = save_pipeline(ToTensor(), tmp_path / "p.json")
     with pytest.raises(FileExistsError):
         save_pipeline(ToTensor(), path, overwrite=False)
+
+
+# ---------------------------------------------------------------------------------------------- Pipeline
+class Doubling(AmplitudeScale):
+    """A user's subclass: no kernel, so a Pipeline runs it module by module."""
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("mode, log", [("welch", False), ("first", False), ("welch", True)])
+def test_pipeline_equals_sequential_exactly(p, mode, log):
+    def modules():
+        return [
+            Compose([RandomApply(TimeShift(0.1), p=p), RandomApply(AddNoise(15, 40), p=p),
+                     RandomApply(AmplitudeScale(0.9, 1.1), p=p), RandomApply(TimeStretch(0.95, 1.05), p=p)], seed=5),
+            FFTTransform(fft_size=256, mode=mode, log=log),
+            ToTensor(),
+        ]
+
+    x = torch.from_numpy(np.random.default_rng(1).standard_normal((70, 900, 3)).astype(np.float32))
+    fused, plain = Pipeline(*modules()), nn.Sequential(*modules())
+    for _ in range(2):  # the second call checks that both streams moved on alike
+        out = fused(x)
+        assert torch.equal(out, plain(x))
+        assert out.shape == (70, 129, 3) and out.dtype == torch.float32
+    for a, b in zip(fused[0].modules(), plain[0].modules()):  # the same draw is kept for inspection
+        assert str(getattr(a, "last_params", None)) == str(getattr(b, "last_params", None))
+
+
+def test_pipeline_falls_back_to_module_by_module():
+    x = torch.from_numpy(np.random.default_rng(2).standard_normal((20, 600, 3)).astype(np.float32))
+
+    def pair(aug):
+        return (Pipeline(aug(), FFTTransform(fft_size=128)), nn.Sequential(aug(), FFTTransform(fft_size=128)))
+
+    fused, plain = pair(lambda: Compose([Doubling(2.0, 2.0), TimeShift(0.2)], seed=3))
+    assert torch.equal(fused(x), plain(x))  # the subclass has no kernel: the same draw, applied in torch
+    fused, plain = pair(lambda: Compose([TimeShift(0.2)], seed=3))
+    event = x[0].numpy()
+    np.testing.assert_array_equal(fused(event), plain(event))  # one numpy event
+    assert torch.equal(fused(x.double()), plain(x.double()))  # float64
+    fused.eval(), plain.eval()
+    assert torch.equal(fused(x), plain(x))  # eval: spectrum only
+    assert torch.equal(fused(x), FFTTransform(fft_size=128)(x))
+
+
+def test_pipeline_short_events_get_the_fft_transform_error():
+    fused = Pipeline(Compose([TimeShift(0.1)], seed=0), FFTTransform(fft_size=512))
+    with pytest.raises(ValueError, match=r"FFTTransform\(fft_size=512\): events have 300 samples"):
+        fused(torch.zeros(4, 300, 3))
+
+
+def test_default_pipelines_are_pipelines():
+    from seiswork.train import default_pipelines
+
+    train_t, eval_t = default_pipelines(512, seed=0)
+    assert isinstance(train_t, Pipeline) and isinstance(eval_t, Pipeline)
+    assert isinstance(train_t, nn.Sequential)
