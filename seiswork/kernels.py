@@ -78,33 +78,51 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
     weight = np.empty(n_time, np.float32)
     keep = np.empty(n_time, np.float32)
     one, half, last = np.float32(1.0), np.float32(0.5), n_time - 1
+    n_steps = ops.shape[0]
     for b in range(start, stop):
-        cur = out[b - out_start]
-        nxt = scratch
-        swapped = False
-        for c in range(n_channels):
-            row = cur[c]
+        # a shift as the first step applied is done while copying the event in; the copy goes to whichever
+        # buffer makes the last swapping step (shift, stretch) write into out, so no copy is left at the end
+        first = 0
+        while first < n_steps and not mask[first, b]:
+            first += 1
+        k = 0
+        if first < n_steps and ops[first] == SHIFT:
+            k = ipar[first, b, 0] % n_time
+            first += 1
+        swaps = 0  # must count exactly the steps below that swap cur and nxt
+        for s in range(first, n_steps):
+            if mask[s, b] and (ops[s] == SHIFT or (ops[s] == STRETCH and n_time > 1)):
+                swaps += 1
+        at_out = swaps % 2 == 0
+        cur = out[b - out_start] if at_out else scratch
+        nxt = scratch if at_out else out[b - out_start]
+        for c in range(n_channels):  # cur[c, j] = x[b, (j - k) mod T, c], as two straight copies of sub-rows
+            head, tail = cur[c, :k], cur[c, k:]
             if channel_first:
-                src = x[b, c]
-                for t in range(n_time):
-                    row[t] = src[t]
+                src_end, src_start = x[b, c, n_time - k:], x[b, c, :n_time - k]
+                for t in range(k):
+                    head[t] = src_end[t]
+                for t in range(n_time - k):
+                    tail[t] = src_start[t]
             else:
-                src = x[b]
-                for t in range(n_time):
-                    row[t] = src[t, c]
-        for s in range(ops.shape[0]):
+                src_end, src_start = x[b, n_time - k:], x[b, :n_time - k]
+                for t in range(k):
+                    head[t] = src_end[t, c]
+                for t in range(n_time - k):
+                    tail[t] = src_start[t, c]
+        for s in range(first, n_steps):
             if not mask[s, b]:
                 continue
             op = ops[s]
             if op == SHIFT:  # out[j] = x[(j - k) mod T], as np.roll
                 k = ipar[s, b, 0] % n_time
                 for c in range(n_channels):
-                    src, dst = cur[c], nxt[c]
+                    head, tail, src_end, src_start = nxt[c, :k], nxt[c, k:], cur[c, n_time - k:], cur[c, :n_time - k]
                     for t in range(k):
-                        dst[t] = src[n_time - k + t]
-                    for t in range(k, n_time):
-                        dst[t] = src[t - k]
-                cur, nxt, swapped = nxt, cur, not swapped
+                        head[t] = src_end[t]
+                    for t in range(n_time - k):
+                        tail[t] = src_start[t]
+                cur, nxt, at_out = nxt, cur, not at_out
             elif op == NOISE:  # scaled so that 10 log10(P_signal / P_noise) = snr_db, power joint over channels
                 p_sig = 0.0
                 p_noise = 0.0
@@ -150,12 +168,8 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                         # torch.lerp's formula, exact at w = 0 and w = 1
                         y = a + w * (e - a) if w < half else e - (e - a) * (one - w)
                         dst[j] = y * keep[j]
-                cur, nxt, swapped = nxt, cur, not swapped
-        if swapped:  # the result sits in the scratch buffer
-            for c in range(n_channels):
-                src, dst = cur[c], out[b - out_start, c]
-                for t in range(n_time):
-                    dst[t] = src[t]
+                cur, nxt, at_out = nxt, cur, not at_out
+
 
 
 def augment(
