@@ -136,7 +136,8 @@ class ReferenceLoop:
         self.model.train()
         # dropout draws from the global RNG, which the interleaved loops share: seed it per epoch, so the
         # reference's accuracy depends on its seed alone (fit reseeds its own streams the same way)
-        with torch.random.fork_rng(devices=[]):
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []  # manual_seed seeds CUDA too
+        with torch.random.fork_rng(devices=devices):
             torch.manual_seed(1000 * self.seed + self.done)
             for xb, yb in self.train_loader:
                 xb, yb = xb.to(self.device), yb.to(self.device)

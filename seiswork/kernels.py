@@ -3,8 +3,8 @@
 The torch code in :mod:`seiswork.functional` runs each augmentation as a few whole-batch passes (a gather, a
 copy back through ``RandomApply``'s selection, a multiply, ...), each one streaming the batch through memory.
 On the CPU these kernels instead take one event at a time through every step while it sits in the core's cache,
-and split the batch between the cores (one worker thread per torch intra-op thread, the pool the LSTM shards
-use). They compute what :mod:`seiswork.functional` computes, in float32 with power sums in float64, so results
+and split the batch between the cores (one worker thread per core, :func:`seiswork.threads.width`, from the pool
+the LSTM shards use). They compute what :mod:`seiswork.functional` computes, in float32 with power sums in float64, so results
 agree with the torch path to float rounding (tests/test_kernels.py) and do not depend on how the batch is split;
 CUDA tensors and anything these kernels do not cover take the torch path.
 
@@ -12,7 +12,8 @@ CUDA tensors and anything these kernels do not cover take the torch path.
   per-event parameters), flattened from a ``Compose``/``RandomApply`` draw by :mod:`seiswork.augment`.
 - :func:`spectrum`: the one-sided magnitude spectrum (``welch`` or ``first``), in chunks of events: the kernel
   cuts and windows the frames of a chunk, ``torch.fft.rfft`` transforms them (the same FFT as the torch path),
-  the kernel sums the power over segments, while the chunk is still in cache.
+  the kernel sums the power over segments, while the chunk is still in cache. Given an augmentation program it
+  augments each chunk first (``seiswork.transforms.Pipeline``'s one pass).
 
 The kernels are compiled on first use and cached on disk (``__pycache__``), so later processes start at once.
 ``SEISWORK_KERNELS=0`` turns them off (the torch path everywhere).
@@ -288,6 +289,8 @@ def spectrum(
     w = window.numpy()
     starts_np = np.asarray(starts, dtype=np.int64)
     out = torch.empty((b, n_fft // 2 + 1, c), dtype=torch.float32)
+    if b == 0:
+        return out
     dst = out.numpy()
     norm32 = np.float32(norm)
     args = None if program is None else _program_arrays(*program)

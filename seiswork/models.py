@@ -52,6 +52,7 @@ __all__ = [
     "model_summary",
     "chrono_init_",
     "StackedLSTM",
+    "shard_sizes",
 ]
 
 INPUT_NORMS = ("batch", "log_batch", "log", "none")
@@ -155,8 +156,9 @@ class StackedLSTM(nn.Module):
     drawn for the whole batch first, so a seed gives the same masks either way. Why: the recurrent step is 257
     small matrix products in a row, which oneDNN spreads poorly over cores; independent shards made CPU epochs
     1.3x faster on 2 cores (``benchmarks/bench_train.py --shard-study``), and capped shards keep a training
-    batch of 128 from falling off a one-core speed cliff at 48 sequences (see ``MAX_TRAIN_SHARD``). ``fit``
-    runs its steps inside :func:`seiswork.threads.cores_to_workers`, so nothing else spins on the shards' cores.
+    batch of 128 from falling off a one-core speed cliff at 48 sequences (see ``MAX_TRAIN_SHARD``). For models
+    with ``cpu_work_in_shards`` (``LSTMModel``) ``fit`` runs sharded batches inside
+    :func:`seiswork.threads.cores_to_workers`, so nothing else spins on the shards' cores.
     """
 
     def __init__(self, input_size: int, hidden: int, layers: int, dropout: float) -> None:
@@ -213,21 +215,26 @@ MAX_EVAL_SHARD = 128
 
 
 def _shard_sizes(x: torch.Tensor, shards: int | None, grad: bool = True) -> list[int]:
-    """Batch sizes of the CPU shards of ``x`` (one item: no sharding).
-
-    ``shards=None``: one shard per core (:func:`seiswork.threads.width`), and more when a shard would pass
-    ``MAX_TRAIN_SHARD`` sequences (``MAX_EVAL_SHARD`` without ``grad``); the workers run those in turn.
-    An int asks for that many. Never below ``MIN_SHARD`` sequences a shard.
-    """
+    """Batch sizes of the CPU shards of ``x`` (one item: no sharding); see :func:`shard_sizes`."""
     if x.device.type != "cpu" or x.dim() != 3 or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return [x.shape[0]]  # tracers and compilers see one thread
-    b = x.shape[0]
+    return shard_sizes(x.shape[0], shards, grad)
+
+
+def shard_sizes(batch: int, shards: int | None, grad: bool = True) -> list[int]:
+    """Sizes of the CPU shards a batch of ``batch`` sequences is cut into (one item: no sharding).
+
+    ``shards=None``: one shard per core (:func:`seiswork.threads.width`), none smaller than ``MIN_SHARD``
+    sequences, and as many more as keep each at most ``MAX_TRAIN_SHARD`` sequences (``MAX_EVAL_SHARD`` without
+    ``grad``; that cap wins over ``MIN_SHARD``: a training batch of 48 becomes two shards of 24). The workers
+    run the shards in turn. An int asks for that many, none smaller than ``MIN_SHARD``.
+    """
     if shards is None:
-        n = max(min(_width(), b // MIN_SHARD), -(-b // (MAX_TRAIN_SHARD if grad else MAX_EVAL_SHARD)))
+        n = max(min(_width(), batch // MIN_SHARD), -(-batch // (MAX_TRAIN_SHARD if grad else MAX_EVAL_SHARD)))
     else:
-        n = min(int(shards), b // MIN_SHARD)
+        n = min(int(shards), batch // MIN_SHARD)
     n = max(1, n)
-    base, extra = divmod(b, n)
+    base, extra = divmod(batch, n)
     return [base + (k < extra) for k in range(n)]
 
 

@@ -8,7 +8,8 @@ The calling thread's own OpenMP threads are the other thing the parts fight with
 GNU OpenMP's threads keep spinning for a while, waiting for the next one, on the cores the workers need. A
 training step alternates such ops (batch norm, concatenations, the optimizer) with shard work, so they spun
 through much of it: on 2 cores an LSTMModel step (batch 64, two shards) took 25 ms, and 17 ms with the caller
-on one intra-op thread (:func:`cores_to_workers`), which ``fit`` uses on the CPU.
+on one intra-op thread (:func:`cores_to_workers`), which ``fit`` uses on the CPU for models that do their
+work in shards when its batches are sharded.
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ def _one_thread() -> None:
 
 
 def workers(n: int) -> ThreadPoolExecutor:
-    """A pool of ``n`` threads that each run torch with one intra-op thread (created once, reused)."""
+    """A pool of at least ``n`` threads that each run torch with one intra-op thread (created once, reused).
+
+    Asking for more threads than the pool has replaces it with a larger one; a smaller request reuses it, so
+    callers that need different counts (kernels, shards) do not rebuild it in turn. A replaced pool is not shut
+    down: a caller may still be submitting to it, and its threads end once nothing refers to it.
+    """
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size != n:
-            if _pool is not None:
-                _pool.shutdown(wait=True)
+        if _pool is None or _pool_size < n:
             main_threads = torch.get_num_threads()
             _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="seiswork-worker", initializer=_one_thread), n
             ready = threading.Barrier(n)
@@ -67,6 +71,8 @@ def cores_to_workers(cores: int | None = None) -> Iterator[int]:
     uses that many worker threads, while the caller's small ops between them run on its own thread, so no
     idle OpenMP thread of the caller spins on a worker's core (see the module docstring). The caller's thread
     count and width are restored on exit; nested blocks keep the outer width. Yields the width.
+    ``torch.set_num_threads`` also sets torch's default for threads that first use torch later, so a thread
+    started inside the block and first using torch there keeps one intra-op thread.
     """
     outer = getattr(_local, "width", None)
     threads = torch.get_num_threads()

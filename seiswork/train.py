@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from seiswork.dataset import seed_worker
-from seiswork.models import MODELS, StackedLSTM, build_model, model_summary
+from seiswork.models import MODELS, StackedLSTM, build_model, model_summary, shard_sizes
 from seiswork.paths import atomic_path, atomic_write
 from seiswork.threads import cores_to_workers
 from seiswork.transforms import seed_pipeline
@@ -142,17 +142,21 @@ def retain_freed_memory() -> bool:
     return ok
 
 
-def _shard_threads(model: nn.Module, device: torch.device) -> contextlib.AbstractContextManager:
+def _shard_threads(
+    model: nn.Module, device: torch.device, batch_size: int, grad: bool
+) -> contextlib.AbstractContextManager:
     """The block ``fit`` and ``predict`` run their batches in.
 
     On the CPU, when a model does nearly all its work in per-core shards (``model.cpu_work_in_shards``, as
-    ``LSTMModel``, with sharding on), the cores go to the shard workers
+    ``LSTMModel``) and batches of ``batch_size`` are sharded, the cores go to the shard workers
     (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise spin on
-    them. Other models (``LSTMAttentionModel``'s attention runs outside the shards) keep torch's threads.
+    them. Unsharded batches (a training batch of 40 or fewer) keep torch's threads for the whole LSTM, and so
+    do other models (``LSTMAttentionModel``'s attention runs outside the shards).
     """
-    sharded = any(isinstance(m, StackedLSTM) and m.cpu_shards != 1 for m in model.modules())
-    if device.type == "cpu" and sharded and getattr(model, "cpu_work_in_shards", False) \
-            and torch.get_num_threads() > 1:
+    if device.type != "cpu" or torch.get_num_threads() < 2 or not getattr(model, "cpu_work_in_shards", False):
+        return contextlib.nullcontext()
+    if any(isinstance(m, StackedLSTM) and len(shard_sizes(batch_size, m.cpu_shards, grad)) > 1
+           for m in model.modules()):
         return cores_to_workers()
     return contextlib.nullcontext()
 
@@ -655,7 +659,7 @@ def fit(
         if device.type == "cuda" else []
     previous_modes = (_set_mode(train_transform, True), _set_mode(eval_transform, False))
     try:
-        with torch.random.fork_rng(devices=fork_devices), _shard_threads(model, device):
+        with torch.random.fork_rng(devices=fork_devices), _shard_threads(model, device, batch_size, grad=True):
             epoch = start_epoch
             while epoch < epochs and not stopped_early:
                 t0 = time.perf_counter()
@@ -774,7 +778,7 @@ def _predict(
     model.eval()
     logits, labels = [], []
     try:
-        with torch.no_grad(), _shard_threads(model, device):
+        with torch.no_grad(), _shard_threads(model, device, batches.batch_size, grad=False):
             for xb, yb in batches.epoch(None):
                 xb = _apply(transform, xb, device)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):

@@ -112,7 +112,8 @@ class Pipeline(nn.Sequential):
     augmentation itself makes (``last_params`` is kept), and the output equals ``fft(aug(x))`` exactly
     (tests/test_transforms.py). Measured at batch 256 on 2 cores (seed augmentations + Welch spectrum,
     ``benchmarks/bench_augment.py --sequential``): RATE_NOTE. Anything else (one event, numpy,
-    CUDA, eval mode, a user's own augmentation) runs module by module, as ``nn.Sequential`` does.
+    CUDA, eval mode, a user's own augmentation or ``forward``, forward hooks) runs module by module, as
+    ``nn.Sequential`` does.
     ``default_pipelines`` and ``load_pipeline`` return this class.
     """
 
@@ -131,19 +132,29 @@ class Pipeline(nn.Sequential):
 
 def _augmented_spectrum(aug: Augmentation, fft: FFTTransform, x: Any) -> torch.Tensor | None:
     """``fft(aug(x))`` for a CPU float32 batch in training mode, fused when the draw has a kernel program; None
-    (nothing drawn) for any other input, which then runs module by module."""
+    (nothing drawn) for anything else, which then runs module by module: other inputs, a subclass with its own
+    ``forward``, or modules with forward hooks (a fused pass would skip them)."""
     if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.dtype == torch.float32 and x.device.type == "cpu"
-            and aug.training and kernels.available()):
+            and aug.training and kernels.available() and type(aug).forward is Augmentation.forward
+            and not _hooked(aug) and not _hooked(fft)):
         return None
-    fft.check_length(x)
+    F.as_batch(x, type(aug).__name__)  # the same input checks as the augmentation's own forward
     b, t, c = x.shape
-    params = aug.draw(b, t, x.device, channels=c)
+    params = aug.draw(b, t, x.device, channels=c)  # drawn before the length check, as module by module
+    fft.check_length(x)
     program = _program(aug, params, b, c) if params else None
     if params and program is None:  # no kernel for some module: apply this same draw module by module
         return fft(aug.apply(x, params))
     if program is not None and not program[0]:
         program = None  # no event drew any step: the spectrum of x
     return F._kernel_spectrum(x, fft.fft_size, fft.mode, fft.log, fft.window, program)
+
+
+def _hooked(module: nn.Module) -> bool:
+    from torch.nn.modules import module as torch_module
+
+    return bool(module._forward_hooks or module._forward_pre_hooks or torch_module._global_forward_hooks
+                or torch_module._global_forward_pre_hooks)
 
 
 class ToTensor(nn.Module):

@@ -126,22 +126,44 @@ def build(kinds, ps, pad_mode, nested):
     ps=st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=5, max_size=5),
     pad_mode=st.sampled_from(["reflect", "edge", "zeros"]),
     nested=st.booleans(),
-    batch=st.integers(1, 12),
+    batch=st.integers(1, 40),  # from 16 on, two threads split the batch
     time=st.integers(1, 90),
     channels=st.integers(1, 4),
+    channel_first=st.booleans(),
+    threads=st.sampled_from([1, 2]),
     seed=st.integers(0, 2**16),
 )
-def test_any_pipeline_equals_the_torch_path(kinds, ps, pad_mode, nested, batch, time, channels, seed):
+def test_any_pipeline_equals_the_torch_path(kinds, ps, pad_mode, nested, batch, time, channels, channel_first,
+                                            threads, seed):
     comp = build(kinds, ps, pad_mode, nested)
     comp.reseed(seed)
     x = events(batch, time, channels, seed) * 3 + 1
+    if channel_first:  # the layout every augmentation returns
+        x = x.transpose(1, 2).contiguous().transpose(1, 2)
     params = comp.draw(batch, time, channels=channels)
-    assert _program(comp, params, batch, channels) is not None
-    fast = comp.apply(x, params)
+    program = _program(comp, params, batch, channels)
+    assert program is not None
+    fft_size = 2 * max(1, time // 4)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fast = comp.apply(x, params)
+        # the fused pass (transforms.Pipeline): augment each chunk, then its spectrum
+        fused = None if time < 2 else F._kernel_spectrum(x, fft_size, "welch", False, "hann",
+                                                         program if program[0] else None)
+    finally:
+        torch.set_num_threads(previous)
     with pytest.MonkeyPatch.context() as m:
         m.setenv("SEISWORK_KERNELS", "0")
         slow = comp.apply(x, params)
+        slow_spectrum = F.spectrum(slow, fft_size) if time >= 2 else None
     np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-5, atol=2e-5)
+    if fused is not None:
+        np.testing.assert_allclose(fused.numpy(), slow_spectrum.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_spectrum_of_an_empty_batch():
+    assert F.spectrum(torch.zeros(0, 8, 3), 4).shape == (0, 3, 3)
 
 
 # ---------------------------------------------------------------------------------------------- spectrum

@@ -326,3 +326,15 @@ def test_cores_to_workers_holds_the_cores_and_restores_the_callers_threads():
         assert width() == 3
         raise RuntimeError("boom")
     assert torch.get_num_threads() == 2 and width() == 2  # restored on an error too
+
+
+def test_worker_pool_grows_and_never_shuts_down_under_a_caller():
+    from seiswork.threads import workers
+
+    two = workers(2)
+    assert workers(1) is two  # a smaller request reuses the pool
+    three = workers(3)
+    assert three is not two
+    assert two.submit(lambda: 7).result() == 7  # a caller still holding the old pool can go on submitting
+    assert workers(2) is three
+    assert set(three.map(lambda _: torch.get_num_threads(), range(6))) == {1}

@@ -425,20 +425,23 @@ def test_sharded_cpu_fit_gives_the_cores_to_the_shard_workers(data):
     def probe(record):
         seen.append((torch.get_num_threads(), width()))
 
-    run(train, val, epochs=1, progress=probe)
+    run(train, val, epochs=1, batch_size=64, progress=probe)  # batches of 64: two shards of 32
     assert seen == [(1, 2)]
     assert torch.get_num_threads() == 2
     seen.clear()
+    run(train, val, epochs=1, batch_size=16, progress=probe)  # one shard: the LSTM keeps both threads
+    assert seen == [(2, 2)]
+    seen.clear()
     model = model_()
     model.lstm.cpu_shards = 1  # sharding off: nothing to give the cores to
-    run(train, val, model=model, epochs=1, progress=probe)
+    run(train, val, model=model, epochs=1, batch_size=64, progress=probe)
     assert seen == [(2, 2)]
     seen.clear()
     run(train, val, model=nn.Sequential(nn.Flatten(), nn.LazyLinear(2)), epochs=1, progress=probe)
     assert seen == [(2, 2)]
     seen.clear()
     attention = build_model("lstm_attention", seed=0, channels=3, classes=2, hidden=8, layers=2, heads=2)
-    run(train, val, model=attention, epochs=1, progress=probe)  # its attention runs outside the shards
+    run(train, val, model=attention, epochs=1, batch_size=64, progress=probe)  # attention runs outside the shards
     assert seen == [(2, 2)]
 
 

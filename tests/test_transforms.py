@@ -277,10 +277,31 @@ def test_pipeline_falls_back_to_module_by_module():
     assert torch.equal(fused(x), FFTTransform(fft_size=128)(x))
 
 
+class Silenced(TimeShift):
+    """A user's subclass with its own forward: a Pipeline must call it."""
+
+    def forward(self, x):
+        return super().forward(x) * 0
+
+
+def test_pipeline_calls_hooks_and_overridden_forwards():
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((20, 600, 3)).astype(np.float32))
+    silenced = Pipeline(Silenced(0.1, seed=0), FFTTransform(fft_size=128))
+    assert torch.equal(silenced(x), torch.zeros(20, 65, 3))
+    calls = []
+    fused = Pipeline(Compose([TimeShift(0.1)], seed=0), FFTTransform(fft_size=128))
+    plain = nn.Sequential(Compose([TimeShift(0.1)], seed=0), FFTTransform(fft_size=128))
+    fused[0].register_forward_hook(lambda module, inputs, output: calls.append(output.shape))
+    assert torch.equal(fused(x), plain(x))
+    assert calls == [(20, 600, 3)]  # the augmentation ran through its __call__
+
+
 def test_pipeline_short_events_get_the_fft_transform_error():
     fused = Pipeline(Compose([TimeShift(0.1)], seed=0), FFTTransform(fft_size=512))
     with pytest.raises(ValueError, match=r"FFTTransform\(fft_size=512\): events have 300 samples"):
         fused(torch.zeros(4, 300, 3))
+    with pytest.raises(ValueError, match="Compose: empty event"):
+        fused(torch.zeros(4, 0, 3))
 
 
 def test_default_pipelines_are_pipelines():
