@@ -150,7 +150,7 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--wall", action="store_true", help="time with the wall clock instead of process CPU time")
     ap.add_argument("--ref-workers", type=int, default=0, help="DataLoader workers of the per-event sides (with --wall)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per rate; the best counts (default 3)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per rate; the best counts (default 5)")
     ap.add_argument("--no-retain", action="store_true", help="leave glibc's default of returning freed memory")
     ap.add_argument("--cuda-only", action="store_true", help="only the CUDA rates (skip the CPU table)")
     ap.add_argument("--torch-path", action="store_true", help="also the torch path at batch 256 (kernels off)")
