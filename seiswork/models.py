@@ -418,7 +418,8 @@ class LSTMAttentionModel(_ConfigMixin, nn.Module):
             element. Measured on 2 cores, batch 64, bf16: a training step took 177 ms at 0.3 and 75 ms at 0, an
             epoch 8.3 s against 4.0 s, and the test accuracy after 8 epochs (2 seeds) was 0.857 against 0.870
             (``benchmarks/bench_train.py --attention-study``). ``dropout`` still acts between the LSTM layers and
-            in the head.
+            in the head. Checkpoints written before this argument existed applied ``dropout`` here too; ``load_model``
+            and resuming rebuild them that way.
     """
 
     def __init__(

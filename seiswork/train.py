@@ -388,6 +388,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def _stored_config(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's model constructor arguments, completed for checkpoints written before an argument existed:
+    ``LSTMAttentionModel`` applied its ``dropout`` to the attention weights until ``attention_dropout`` came."""
+    config = dict(ckpt["model_config"])
+    if ckpt.get("model_class") == "LSTMAttentionModel" and "attention_dropout" not in config:
+        config["attention_dropout"] = config.get("dropout", 0.0)
+    return config
+
+
 def load_model(checkpoint: str | Path | dict[str, Any]) -> nn.Module:
     """Rebuild a model from a checkpoint (its class name + constructor arguments + weights), on CPU, in eval mode."""
     ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
@@ -397,7 +406,7 @@ def load_model(checkpoint: str | Path | dict[str, Any]) -> nn.Module:
         raise ValueError(
             f"checkpoint model class {name!r} is not a registered model ({', '.join(sorted(by_name))}); "
             "register it in seiswork.models.MODELS")
-    model = by_name[name](**ckpt["model_config"])
+    model = by_name[name](**_stored_config(ckpt))
     model.load_state_dict(ckpt["model_state"])
     return model.eval()
 
@@ -594,9 +603,10 @@ def fit(
         existing = [p for p in (best_path, last_path) if p.exists()]
         if resume and last_path.exists():
             ckpt = load_checkpoint(last_path)
-            if (ckpt["model_class"], ckpt["model_config"]) != (model_class, model_config):
+            stored = _stored_config(ckpt)
+            if (ckpt["model_class"], stored) != (model_class, model_config):
                 raise ValueError(
-                    f"cannot resume from {last_path}: it holds {ckpt['model_class']}({ckpt['model_config']}), "
+                    f"cannot resume from {last_path}: it holds {ckpt['model_class']}({stored}), "
                     f"the model passed is {model_class}({model_config})")
             changed = {k: (ckpt["fit_args"].get(k), v) for k, v in fit_args.items()
                        if k != "epochs" and ckpt["fit_args"].get(k) != v}

@@ -354,6 +354,25 @@ def test_checkpoint_files_contain_what_is_claimed(data, tmp_path):
     pd.testing.assert_frame_equal(on_disk.drop(columns="seconds"), res.history.drop(columns="seconds"), check_dtype=False)
 
 
+def test_attention_checkpoints_from_before_attention_dropout_load_and_resume(data, tmp_path):
+    """Older LSTMAttentionModel checkpoints have no attention_dropout: their dropout acted on the attention too."""
+    train, val = data
+
+    def attention(**kw):
+        return build_model("lstm_attention", seed=0, channels=3, classes=2, hidden=8, layers=1, heads=2,
+                           dropout=0.2, **kw)
+
+    run(train, val, model=attention(attention_dropout=0.2), epochs=1, checkpoint_dir=tmp_path)
+    last = load_checkpoint(tmp_path / LAST)
+    del last["model_config"]["attention_dropout"]  # as written before the argument existed
+    torch.save(last, tmp_path / LAST)
+    assert load_model(tmp_path / LAST).attention.dropout == 0.2
+    resumed = run(train, val, model=attention(attention_dropout=0.2), epochs=2, checkpoint_dir=tmp_path, resume=True)
+    assert len(resumed.history) == 2
+    with pytest.raises(ValueError, match="cannot resume.*'attention_dropout': 0.2"):
+        run(train, val, model=attention(), epochs=3, checkpoint_dir=tmp_path, resume=True)
+
+
 def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.pt"):
         load_checkpoint(tmp_path / "nothing.pt")
