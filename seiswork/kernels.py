@@ -226,8 +226,10 @@ def cumulative_power(bank: torch.Tensor) -> np.ndarray:
 def _frames_kernel(x, channel_first, frames, window, starts, start):
     # frames (E, C, S, N) <- window * x[start + e, c, starts[s] : starts[s] + N]; 1-D row loops (they vectorise)
     n_fft = frames.shape[3]
-    n_time = x.shape[2] if channel_first else x.shape[1]
-    rows = np.empty((frames.shape[1], n_time), np.float32)
+    n_need = n_fft  # samples the frames reach: not the whole event for mode "first"
+    for s in range(starts.shape[0]):
+        n_need = max(n_need, starts[s] + n_fft)
+    rows = np.empty((frames.shape[1], n_need), np.float32)
     for e in range(frames.shape[0]):
         b = start + e
         if channel_first:
@@ -236,7 +238,7 @@ def _frames_kernel(x, channel_first, frames, window, starts, start):
             src = x[b]
             for c in range(frames.shape[1]):
                 row = rows[c]
-                for t in range(n_time):
+                for t in range(n_need):
                     row[t] = src[t, c]
             sig = rows
         for c in range(frames.shape[1]):
