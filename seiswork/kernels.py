@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from seiswork.threads import width, workers
+from seiswork.threads import run, width
 
 try:  # numba is a dependency; a broken install falls back to the torch path instead of failing
     import numba
@@ -170,7 +170,6 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                         y = a + w * (e - a) if w < half else e - (e - a) * (one - w)
                         dst[j] = y * keep[j]
                 cur, nxt, at_out = nxt, cur, not at_out
-
 
 
 def augment(
@@ -330,11 +329,5 @@ def _parts(n: int, min_part: int) -> int:
 
 def _parallel(n: int, fn, parts: int) -> None:
     """``fn(lo, hi)`` over ``[0, n)`` cut into ``parts`` contiguous ranges, one per worker thread."""
-    if parts == 1:
-        fn(0, n)
-        return
     bounds = [n * k // parts for k in range(parts + 1)]
-    pool = workers(parts)
-    futures = [pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    for f in futures:
-        f.result()
+    run(lambda r: fn(*r), list(zip(bounds[:-1], bounds[1:])))

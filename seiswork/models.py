@@ -39,8 +39,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from seiswork.threads import run as _run_parts
 from seiswork.threads import width as _width
-from seiswork.threads import workers as _workers
 
 __all__ = [
     "INPUT_NORMS",
@@ -238,14 +238,6 @@ def shard_sizes(batch: int, shards: int | None, grad: bool = True) -> list[int]:
     return [base + (k < extra) for k in range(n)]
 
 
-def _map(fn, items: list) -> list:
-    """``[fn(item) for item in items]``, the items spread over up to :func:`seiswork.threads.width` workers."""
-    threads = min(len(items), _width())
-    if threads == 1:
-        return [fn(item) for item in items]
-    return list(_workers(threads).map(fn, items))
-
-
 def _run_shards(fn, x, masks, shards, autocast, grad: bool) -> list[tuple[torch.Tensor, Any]]:
     """``fn(x_shard, masks_shard)`` for each shard, concurrently; returns ``[(x_shard, fn's result), ...]``.
 
@@ -263,7 +255,7 @@ def _run_shards(fn, x, masks, shards, autocast, grad: bool) -> list[tuple[torch.
         with torch.set_grad_enabled(grad), torch.autocast("cpu", dtype=dtype, enabled=enabled):
             return xs, fn(xs, ms)
 
-    return _map(work, [(xs, list(ms)) for xs, *ms in zip(x.split(shards), *mask_parts)])
+    return _run_parts(work, [(xs, list(ms)) for xs, *ms in zip(x.split(shards), *mask_parts)])
 
 
 def _join(results) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -303,7 +295,7 @@ class _ParallelShards(torch.autograd.Function):
             outs, grads = zip(*[(t, g[k]) for t, g in zip((out, h, c), g_parts) if g[k] is not None])
             return torch.autograd.grad(outs, [xs] * needs_x + params, grads, allow_unused=True)
 
-        results = _map(work, list(range(n)))
+        results = _run_parts(work, list(range(n)))
         ctx.parts = None  # free the shard graphs
         g_x = torch.cat([r[0] for r in results]) if needs_x else None
         summed = iter([_sum([r[needs_x + i] for r in results]) for i in range(len(params))])

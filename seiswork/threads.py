@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["workers", "width", "cores_to_workers"]
+__all__ = ["workers", "run", "width", "cores_to_workers"]
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -55,6 +55,15 @@ def workers(n: int) -> ThreadPoolExecutor:
             # set_num_threads also records a process-wide default for threads torch starts later: put it back
             torch.set_num_threads(main_threads)
         return _pool
+
+
+def run(fn, items: list) -> list:
+    """``[fn(item) for item in items]``, the items spread over up to :func:`width` worker threads (in order;
+    on the calling thread when there is one item or one core)."""
+    threads = min(len(items), width())
+    if threads <= 1:
+        return [fn(item) for item in items]
+    return list(workers(threads).map(fn, items))
 
 
 def width() -> int:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules import module as _torch_module
 
 from seiswork import functional as F
 from seiswork import kernels
@@ -152,10 +153,8 @@ def _augmented_spectrum(aug: Augmentation, fft: FFTTransform, x: Any) -> torch.T
 
 
 def _hooked(module: nn.Module) -> bool:
-    from torch.nn.modules import module as torch_module
-
-    return bool(module._forward_hooks or module._forward_pre_hooks or torch_module._global_forward_hooks
-                or torch_module._global_forward_pre_hooks)
+    return bool(module._forward_hooks or module._forward_pre_hooks or _torch_module._global_forward_hooks
+                or _torch_module._global_forward_pre_hooks)
 
 
 class ToTensor(nn.Module):
