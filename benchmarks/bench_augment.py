@@ -191,7 +191,8 @@ def main(argv=None) -> None:
                 f"| {r256:9.0f} {r256 / base:5.1f}x"
             )
             if args.sequential:
-                seq = best_of(rep, lambda: batched_rate(xt, seiswork_pipeline(p, fft_mode, container=nn.Sequential), 256))
+                seq = best_of(rep, lambda: batched_rate(
+                    xt, seiswork_pipeline(p, fft_mode, container=nn.Sequential), 256))
                 line += f" | {seq:9.0f} {seq / base:5.1f}x"
             if args.torch_path:
                 os.environ["SEISWORK_KERNELS"] = "0"

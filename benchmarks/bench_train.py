@@ -14,8 +14,9 @@ Sections (all on the CPU unless CUDA is present; run ``--help`` for sizes):
 
    Prints epoch times (train + validation pass), the ratios reference/ours (target >= 2) and ours/bare
    (target <= 1.15), and the test accuracy of each after the same number of epochs (target: equal within
-   1 point), as mean and sd over ``--seeds`` runs (one seed's accuracy moves by 1-3 points). ``--amp-study`` adds ours in fp32 to isolate what mixed precision does to speed and accuracy;
-   ``--shard-study`` adds ours without CPU shards.
+   1 point), as mean and sd over ``--seeds`` runs (one seed's accuracy moves by 1-3 points). ``--amp-study``
+   adds ours in fp32 to isolate what mixed precision does to speed and accuracy; ``--shard-study`` adds ours
+   without CPU shards; ``--attention-study`` compares LSTMAttentionModel with and without attention dropout.
 2. **input normalisation study** (``--norm-study``): ``LSTMModel`` with each ``input_norm`` on the same data.
 3. **real data** (``../shared/data/phasenet_eq_vs_noise``, earthquake vs noise, split grouped by event id):
    test balanced accuracy and macro F1 of both models; skipped with a message when absent.
@@ -41,8 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.preprocess import WaveformDataAdapter  # noqa: E402
-from seiswork.threads import cores_to_workers  # noqa: E402
-from seiswork.train import default_pipelines, evaluate, fit  # noqa: E402
+from seiswork.train import _shard_threads, default_pipelines, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
 FFT_SIZE = 512
@@ -202,8 +202,9 @@ def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: 
 
 class BareLoop:
     """Model steps alone on ready spectra (forward + backward + clip + AdamW step per batch, then a validation
-    forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free. On the CPU the
-    steps run with the cores given to the LSTM shards' workers, as in ``fit``."""
+    forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free. The steps run in
+    the same thread setting as ``fit``'s (``seiswork.train._shard_threads``: on the CPU, sharded batches give
+    the cores to the LSTM shards' workers)."""
 
     def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
@@ -222,10 +223,8 @@ class BareLoop:
         self.batch_size, self.amp = batch_size, amp
 
     def epoch(self) -> float:
-        if self.device.type == "cpu":
-            with cores_to_workers():
-                return self._epoch()
-        return self._epoch()
+        with _shard_threads(self.model, self.device, self.batch_size, grad=True):
+            return self._epoch()
 
     def _epoch(self) -> float:
         t0 = time.perf_counter()
@@ -314,6 +313,11 @@ def speed_section(args) -> None:
         a, f = np.array(acc[name]), np.array(f1[name])
         return f"test acc {a.mean():.4f} +- {a.std():.4f}  macro F1 {f.mean():.4f}"
 
+    def paired(a: str, b: str) -> float:
+        # the loops run one epoch each in turn, so epoch k of each saw the same machine: the median ratio of those
+        # pairs is robust to a busy spell that the fastest epochs may or may not catch
+        return float(np.median(np.array(epochs[a]) / np.array(epochs[b])))
+
     print(f"\nepoch time (train + validation pass; fastest epoch after the first, over all runs), and test accuracy: "
           f"mean +- sd over {args.seeds} seed(s):")
     print(f"  ours      fit(batch {args.batch_size}, lr {args.lr}, {mode}): {times['ours']:6.2f} s   {quality('ours')}")
@@ -327,11 +331,6 @@ def speed_section(args) -> None:
         print(f"  ours      fit(...) without CPU shards (StackedLSTM.cpu_shards = 1): {times['ours_1shard']:6.2f} s   "
               f"{quality('ours_1shard')}")
         print(f"CPU shards: unsharded / sharded epoch time {times['ours_1shard'] / times['ours']:.2f}x")
-    def paired(a: str, b: str) -> float:
-        # the loops run one epoch each in turn, so epoch k of each saw the same machine: the median ratio of those
-        # pairs is robust to a busy spell that the fastest epochs may or may not catch
-        return float(np.median(np.array(epochs[a]) / np.array(epochs[b])))
-
     print(f"speed-up reference / ours: {times['reference'] / times['ours']:5.2f}x fastest epochs, "
           f"{paired('reference', 'ours'):5.2f}x median of paired epochs   (target >= 2)")
     print(f"overhead ours / bare:      {times['ours'] / times['bare']:5.2f}x fastest epochs, "

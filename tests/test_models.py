@@ -295,7 +295,7 @@ def test_more_shards_than_workers_give_the_unsharded_gradients():
     one_logits, one_grads = _step(model, x, y, 1)
     with cores_to_workers(2):
         logits, grads = _step(model, x, y, None)  # 3 shards of at most MAX_TRAIN_SHARD on 2 workers
-        again_logits, again = _step(model, x, y, None)
+        _, again = _step(model, x, y, None)
     torch.testing.assert_close(logits, one_logits, rtol=0, atol=1e-6)
     for n in grads:
         torch.testing.assert_close(grads[n], one_grads[n], rtol=1e-4, atol=1e-6, msg=n)
