@@ -56,6 +56,9 @@ _EXPORTS = {
     "report_to_json": "train",
     "save_metrics": "train",
     "default_pipelines": "train",
+    # the study: one definition of a run's parameters, and run folders
+    "Study": "study",
+    "summarize_run": "runs",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

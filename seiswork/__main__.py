@@ -1,5 +1,5 @@
-"""``python -m seiswork ...``: see :mod:`seiswork.runner`."""
+"""``python -m seiswork ...``: see :mod:`seiswork.cli`."""
 
-from seiswork.runner import main
+from seiswork.cli import main
 
 raise SystemExit(main())

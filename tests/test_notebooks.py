@@ -53,7 +53,7 @@ def test_run_writes_every_artifact(full_run):
         assert (full_run / path).exists(), path
     figures = {p.name for p in (full_run / "figures").glob("*.png")}
     assert {"01_class_counts.png", "02_fan_time.png", "02_fan_frequency.png", "03_pipeline_preview.png",
-            "lstm_learning_curves.png", "lstm_attention_confusion.png", "05_comparison.png"} <= figures
+            "lstm_learning_curves.png", "lstm_attention_confusion.png", "comparison.png"} <= figures
     metrics = json.loads((full_run / "metrics.json").read_text())
     assert set(metrics) == {"lstm", "lstm_attention"}
     for model in metrics.values():

@@ -7,16 +7,16 @@ import json
 import pytest
 import yaml
 
-from seiswork import runner
+from seiswork import cli, runner, runs
 
 
 def test_literal_reads_python_and_yaml_values():
-    assert runner._literal("None") is None
-    assert runner._literal("2") == 2 and runner._literal("2e-3") == 0.002
-    assert runner._literal("[a.pkl, b.pkl]") == ["a.pkl", "b.pkl"]
-    assert runner._literal('["Z", "N"]') == ["Z", "N"]
-    assert runner._literal("lstm") == "lstm"
-    assert runner._literal("False") is False and runner._literal("true") is True
+    assert runner.parse_value("None") is None
+    assert runner.parse_value("2") == 2 and runner.parse_value("2e-3") == 0.002
+    assert runner.parse_value("[a.pkl, b.pkl]") == ["a.pkl", "b.pkl"]
+    assert runner.parse_value('["Z", "N"]') == ["Z", "N"]
+    assert runner.parse_value("lstm") == "lstm"
+    assert runner.parse_value("False") is False and runner.parse_value("true") is True
 
 
 def test_notebook_path_accepts_number_stem_and_file_name():
@@ -56,7 +56,8 @@ def test_non_empty_run_folder_is_not_reused(tmp_path):
 def test_summarize_run_gathers_model_metrics(tmp_path):
     (tmp_path / "lstm").mkdir()
     (tmp_path / "lstm" / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
-    assert runner.summarize_run(tmp_path) == {"lstm": {"accuracy": 0.9}}
+    (tmp_path / "figures").mkdir()
+    assert runs.summarize_run(tmp_path) == {"lstm": {"accuracy": 0.9}}
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"lstm": {"accuracy": 0.9}}
 
 
@@ -68,20 +69,17 @@ def test_sweep_file_with_unknown_keys_is_refused(tmp_path):
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     params = tmp_path / "p.yaml"
     params.write_text(yaml.safe_dump(["not", "a", "mapping"]))
-    assert runner.main(["run", "-f", str(params), "--out", str(tmp_path / "r")]) == 1
+    assert cli.main(["run", "-f", str(params), "--out", str(tmp_path / "r")]) == 1
     assert "must hold a mapping" in capsys.readouterr().err
 
 
-def test_load_preprocessed_prepares_once_then_reuses_and_refuses_other_settings(tmp_path):
-    from seiswork import synthetic
+def test_bad_parameter_value_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match="'epochs': must be >= 1"):
+        runner.run_notebooks({"epochs": 0}, out=tmp_path / "run", only=["04"])
+    assert not (tmp_path / "run" / "notebooks").exists()
 
-    data = synthetic.write_default(tmp_path / "small.pkl", n_events=60, seed=1)
-    run = tmp_path / "run"
-    first = runner.load_preprocessed(run, [str(data)], seed=2)
-    assert (run / "preprocessed.npz").exists()
-    again = runner.load_preprocessed(run, [str(data)], seed=2)
-    assert (again.split.test == first.split.test).all() and again.x.shape == first.x.shape
-    with pytest.raises(ValueError, match=r"seed=2 \(asked 3\).*rerun 01_load_preprocess"):
-        runner.load_preprocessed(run, [str(data)], seed=3)
-    with pytest.raises(ValueError, match=r"channels=\('Z', 'N', 'E'\) \(asked \('Z',\)\)"):
-        runner.load_preprocessed(run, [str(data)], channels=["Z"], seed=2)
+
+def test_list_parameters_prints_every_notebook_with_defaults(capsys):
+    assert cli.main(["run", "--list-parameters"]) == 0
+    out = capsys.readouterr().out
+    assert "04_train_lstm:" in out and "  epochs = 20" in out and "  model = 'lstm_attention'" in out

@@ -1,0 +1,18 @@
+"""A study: one typed definition of its parameters (:class:`Study`) and the workflow steps that notebooks,
+the command line and sweeps all call (:mod:`seiswork.study.steps`)."""
+
+from seiswork.study.config import Study, StudyError, parse_channels
+from seiswork.study.steps import (
+    input_shape,
+    make_model,
+    make_pipelines,
+    model_dir,
+    prepare_data,
+    run_folder,
+    run_training,
+    test_model,
+    train_model,
+)
+
+__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "make_pipelines", "input_shape",
+           "make_model", "model_dir", "train_model", "test_model", "run_training"]
