@@ -4,7 +4,7 @@ Commands (``python -m seiswork COMMAND --help`` for each)::
 
     run       execute the notebooks in order:  run -p epochs 2 -f params.yaml --only 04 05 --out DIR
               run --list-parameters             each notebook's parameters and defaults
-    sweep     run a grid of parameter sets:     sweep grid.yaml
+    sweep     run a grid of parameter sets:     sweep grid.yaml [--workers N | --scheduler tcp://HOST:8786]
     train     load -> preprocess -> train -> test report, without notebooks (flags: train --help)
     convert   turn a trusted pickle into the safe .npz format
     make-data write the built-in default data set into resources/
@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import yaml
 
 from seiswork import runner
+from seiswork.sweep import run_sweep
 from seiswork.study import Study, StudyError
 
 __all__ = ["main", "train_main"]
@@ -113,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     p_sweep = sub.add_parser("sweep", help="run a grid of parameter sets and write one summary table")
     p_sweep.add_argument("grid", help="YAML file with keys parameters, grid, only")
     p_sweep.add_argument("--out", help="sweep folder (default runs/sweeps/<timestamp>)")
+    p_sweep.add_argument("--workers", type=int, default=None,
+                         help="run on a local Dask cluster of N processes (default: one run after another)")
+    p_sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="run on an existing Dask cluster, e.g. tcp://HOST:8786")
+    p_sweep.add_argument("--threads", type=int, default=None,
+                         help="CPU threads per run (default: the cores shared out among --workers)")
 
     p_conv = sub.add_parser("convert", help="convert a trusted pickle (or any readable format) to the safe .npz")
     p_conv.add_argument("src")
@@ -149,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      progress=not args.no_progress)
         elif args.command == "sweep":
             spec = yaml.safe_load(Path(args.grid).read_text())
-            runner.run_sweep(spec, out=args.out)
+            run_sweep(spec, out=args.out, workers=args.workers, scheduler=args.scheduler, threads=args.threads)
         elif args.command == "convert":
             import seiswork
             from seiswork.study import parse_channels

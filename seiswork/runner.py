@@ -8,8 +8,6 @@ anything runs, and relative ``data_paths`` are made absolute from the folder the
 from __future__ import annotations
 
 import ast
-import itertools
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -195,51 +193,3 @@ def refresh_notebooks(names: Iterable[str] | None = None, timeout: int = 1800) -
         with atomic_write(path, "w") as f:
             nbformat.write(nb, f)
     return paths
-
-
-# ----------------------------------------------------------------------------------------------
-# sweeps
-
-
-def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """``{"a": [1, 2], "b": [3]}`` → ``[{"a": 1, "b": 3}, {"a": 2, "b": 3}]``."""
-    for name, values in grid.items():
-        if not isinstance(values, (list, tuple)) or not values:
-            raise ValueError(f"grid entry {name!r} must be a non-empty list of values, got {values!r}")
-    names = list(grid)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
-
-
-def run_sweep(spec: Mapping[str, Any], out: str | os.PathLike | None = None, progress: bool = False):
-    """Run every parameter set of a grid and write one summary table (``summary.csv``); returns the table.
-
-    ``spec`` (usually read from YAML)::
-
-        parameters: {epochs: 3}          # fixed for every run
-        grid: {hidden: [32, 64], seed: [0, 1]}
-        only: ["01", "04"]               # optional subset of notebooks
-    """
-    import pandas as pd
-
-    extra = set(spec) - {"parameters", "grid", "only"}
-    if extra or "grid" not in spec:
-        raise ValueError(f"a sweep file has the keys parameters, grid, only; got {sorted(spec)} (grid is required)")
-    fixed = dict(spec.get("parameters") or {})
-    root = Path(out) if out else new_run_dir(PROJECT_DIR / "runs" / "sweeps")
-    rows = []
-    for i, combo in enumerate(expand_grid(spec["grid"])):
-        name = f"{i:03d}-" + "-".join(f"{k}={v}" for k, v in combo.items())
-        run = run_notebooks({**fixed, **combo}, out=root / name, only=spec.get("only"), progress=progress)
-        summary = json.loads((run / "metrics.json").read_text())
-        row = {"run": name, **combo}
-        for model, metrics in summary.items():
-            for key in ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc"):
-                if key in metrics:
-                    row[f"{model}.{key}"] = metrics[key]
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    with atomic_write(root / "summary.csv", "w") as f:
-        table.to_csv(f, index=False)
-    print(table.to_string(index=False))
-    print(f"[seiswork] sweep summary: {root / 'summary.csv'}")
-    return table

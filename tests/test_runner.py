@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from seiswork import cli, runner, runs
+from seiswork import cli, runner, runs, sweep
 
 
 def test_literal_reads_python_and_yaml_values():
@@ -35,9 +35,9 @@ def test_every_notebook_declares_the_shared_parameters():
 
 
 def test_expand_grid_is_the_cartesian_product_in_order():
-    assert runner.expand_grid({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+    assert sweep.expand_grid({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
     with pytest.raises(ValueError, match="grid entry 'a'"):
-        runner.expand_grid({"a": 3})
+        sweep.expand_grid({"a": 3})
 
 
 def test_unknown_parameter_is_refused_before_anything_runs(tmp_path):
@@ -63,7 +63,7 @@ def test_summarize_run_gathers_model_metrics(tmp_path):
 
 def test_sweep_file_with_unknown_keys_is_refused(tmp_path):
     with pytest.raises(ValueError, match="grid is required"):
-        runner.run_sweep({"parameters": {"epochs": 1}}, out=tmp_path)
+        sweep.run_sweep({"parameters": {"epochs": 1}}, out=tmp_path)
 
 
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
