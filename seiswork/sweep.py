@@ -1,10 +1,8 @@
 """Parameter sweeps: every point of a grid runs the notebook sequence into its own run folder, and one
 summary table (``summary.csv``) gathers their test metrics.
 
-Runs go one after another in this process, or as tasks on a Dask ``distributed`` cluster: a
-``LocalCluster`` of ``workers`` processes, or an existing cluster at ``scheduler`` (``tcp://HOST:8786``;
-its workers need seiswork installed and the data paths readable). A run that fails is a row with its
-error; the others finish. Both ways write the same table.
+Runs go one after another in this process, or as tasks on a Dask cluster (:mod:`seiswork.cluster`). A run
+that fails is a row with its error; the others finish. Both ways write the same table.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from seiswork.cluster import map_tasks, thread_budget
 from seiswork.paths import PROJECT_DIR, atomic_write
 from seiswork.runs import new_run_dir
 
@@ -22,7 +21,6 @@ __all__ = ["expand_grid", "run_sweep", "METRICS"]
 
 #: test metrics of each model that the summary table keeps
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -35,13 +33,10 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def _run_one(name: str, combo: dict[str, Any], parameters: dict[str, Any], folder: str,
-             only: Sequence[str] | None, threads: int | None) -> dict[str, Any]:
+             only: Sequence[str] | None) -> dict[str, Any]:
     """One grid point: run the notebooks, return its summary row (never raises: a failure is its ``error``)."""
     from seiswork.runner import run_notebooks
 
-    if threads is not None:  # the notebook kernels inherit this: each run keeps to its share of the cores
-        for variable in _THREAD_VARIABLES:
-            os.environ[variable] = str(threads)
     row: dict[str, Any] = {"run": name, **combo}
     try:
         run = run_notebooks(parameters, out=folder, only=only, progress=False)
@@ -51,35 +46,6 @@ def _run_one(name: str, combo: dict[str, Any], parameters: dict[str, Any], folde
     except Exception as err:  # noqa: BLE001 (one failed run must not stop the sweep; its error is reported)
         row["error"] = f"{type(err).__name__}: {err}"
     return row
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _on_dask(tasks: list[tuple], workers: int | None, scheduler: str | None) -> list[dict[str, Any]]:
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    try:
-        futures = [client.submit(_run_one, *task, key=f"seiswork-run-{task[0]}", pure=False) for task in tasks]
-        for done, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
-            print(f"[seiswork] sweep: {done}/{len(tasks)} runs done ({row['run']}"
-                  f"{', failed' if row['error'] else ''})", flush=True)
-        return [future.result() for future in futures]
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_sweep(spec: Mapping[str, Any], out: str | os.PathLike | None = None, workers: int | None = None,
@@ -103,8 +69,7 @@ def run_sweep(spec: Mapping[str, Any], out: str | os.PathLike | None = None, wor
     extra = set(spec) - {"parameters", "grid", "only"}
     if extra or "grid" not in spec:
         raise ValueError(f"a sweep file has the keys parameters, grid, only; got {sorted(spec)} (grid is required)")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"--workers must be a whole number >= 1, got {workers!r}")
+    thread_budget(workers, threads)  # checked before any folder is made
     if workers is not None and scheduler:
         raise ValueError("--workers starts a local cluster and --scheduler joins an existing one: pass one of them")
     fixed = dict(spec.get("parameters") or {})
@@ -112,21 +77,12 @@ def run_sweep(spec: Mapping[str, Any], out: str | os.PathLike | None = None, wor
         fixed["data_paths"] = [os.path.abspath(os.path.expanduser(p)) for p in fixed["data_paths"]]
     root = (Path(out) if out else new_run_dir(PROJECT_DIR / "runs" / "sweeps")).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"--threads must be a whole number >= 1, got {threads!r}")
-    if threads is None and workers:
-        threads = max(1, _usable_cores() // workers)
     tasks = []
     for i, combo in enumerate(expand_grid(spec["grid"])):
         name = f"{i:03d}-" + "-".join(f"{k}={v}" for k, v in combo.items())
-        tasks.append((name, combo, {**fixed, **combo}, str(root / name), spec.get("only"), threads))
-    if workers is None and not scheduler:
-        rows = []
-        for done, task in enumerate(tasks, start=1):
-            rows.append(_run_one(*task))
-            print(f"[seiswork] sweep: {done}/{len(tasks)} runs done", flush=True)
-    else:
-        rows = _on_dask(tasks, workers, scheduler)
+        tasks.append((name, combo, {**fixed, **combo}, str(root / name), spec.get("only")))
+    rows = map_tasks(_run_one, tasks, workers=workers, scheduler=scheduler, threads=threads, name="run",
+                     describe=lambda row: row["run"] + (", failed" if row["error"] else ""))
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if c != "error"] + ["error"]]
     with atomic_write(root / "summary.csv", "w") as f:
