@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
-        from seiswork.train import train_main
+        from seiswork.train_command import train_main
 
         return train_main(argv[1:])
     args = parser.parse_args(argv)
