@@ -150,3 +150,106 @@ def test_resume_rejects_another_model(data, tmp_path):
     other = build_model("lstm", channels=3, classes=2, hidden=4, layers=1)
     with pytest.raises(ValueError, match="cannot resume"):
         run(train, val, epochs=2, checkpoint_dir=tmp_path, resume=True, model=other)
+
+
+# --------------------------------------------------------------------------- the format, without training
+def tiny_run_state(scores=(0.5, 0.7, 0.6)):
+    from seiswork.training import RunState
+
+    state = RunState(patience=3)
+    for score in scores:
+        state.update({"epoch": state.epoch + 1, "val_macro_f1": score}, score)
+    return state
+
+
+def payload_of(model, state, **fit_args):
+    from seiswork.training.checkpoints import make_checkpoint, model_spec
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimisation = {"optimizer_state": optimizer.state_dict(), "scheduler_state": None, "scaler_state": None}
+    return make_checkpoint(model_spec(model), model, optimisation, state, ["low", "high"],
+                           {"epochs": 3, "lr": 1e-3, **fit_args}, seed=7)
+
+
+def test_checkpoint_round_trip_without_training(tmp_path):
+    from seiswork.training import HISTORY, RunState
+    from seiswork.training.checkpoints import CHECKPOINT_FORMAT, CheckpointDir
+
+    model = model_(seed=3)
+    with torch.no_grad():  # running statistics away from their initial values, without a step
+        model.input_norm.norm.running_mean.uniform_(1, 2)
+    state = tiny_run_state()
+    folder = CheckpointDir(tmp_path)
+    assert folder.start(resume=False, overwrite=False) is None  # empty folder: a fresh start
+    folder.save(payload_of(model, state), improved=True, history=state.history)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [BEST, HISTORY, LAST]  # no temporary files left
+    ckpt = load_checkpoint(tmp_path / LAST)
+    assert ckpt["format"] == CHECKPOINT_FORMAT and ckpt["model_class"] == "LSTMModel"
+    assert list(ckpt)[:7] == ["format", "model_class", "model_config", "model_state", "optimizer_state",
+                              "scheduler_state", "scaler_state"]
+    assert ckpt["model_config"] == model.config and ckpt["classes"] == ["low", "high"] and ckpt["seed"] == 7
+    # the run state comes back as it was
+    resumed = RunState(patience=3)
+    resumed.resume_from(ckpt)
+    assert resumed == state
+    # the model comes back with the same outputs
+    rebuilt = load_model(tmp_path / BEST)
+    assert isinstance(rebuilt, LSTMModel) and not rebuilt.training
+    x = torch.rand(4, 33, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model.eval()(x), rtol=0, atol=0)
+    assert_same_weights(folder.best_weights(), ckpt["model_state"])
+    on_disk = pd.read_csv(tmp_path / HISTORY)
+    assert on_disk["epoch"].tolist() == [1, 2, 3] and on_disk["val_macro_f1"].tolist() == [0.5, 0.7, 0.6]
+
+
+def test_checkpoint_dir_writes_best_only_when_improved_and_guards_old_runs(tmp_path):
+    from seiswork.training.checkpoints import CheckpointDir
+
+    folder = CheckpointDir(tmp_path)
+    assert folder.best_weights() is None and folder.written(folder.best) is None
+    state = tiny_run_state((0.5,))
+    folder.save(payload_of(model_(), state), improved=False, history=state.history)
+    assert folder.written(folder.last) == tmp_path / LAST and folder.written(folder.best) is None
+    assert folder.start(resume=True, overwrite=False)["epoch"] == 1  # resume: last.pt
+    with pytest.raises(FileExistsError, match="resume=True.*overwrite=True"):
+        folder.start(resume=False, overwrite=False)
+    assert folder.start(resume=False, overwrite=True) is None
+    assert not folder.last.exists()
+    assert folder.start(resume=True, overwrite=False) is None  # nothing to resume: a fresh start
+
+
+def test_check_resumable_rejects_another_model_and_warns_about_changed_arguments(tmp_path):
+    from seiswork.training.checkpoints import check_resumable, model_spec
+
+    model = model_()
+    ckpt = payload_of(model, tiny_run_state(), batch_size=16)
+    fit_args = dict(ckpt["fit_args"])
+    check_resumable(ckpt, tmp_path / LAST, model_spec(model), {**fit_args, "epochs": 9})  # more epochs: fine
+    with pytest.warns(UserWarning, match=r"changed arguments \(was, now\): \{'batch_size': \(16, 32\)\}"):
+        check_resumable(ckpt, tmp_path / LAST, model_spec(model), {**fit_args, "batch_size": 32})
+    other = build_model("lstm", channels=3, classes=2, hidden=4, layers=1)
+    with pytest.raises(ValueError, match="cannot resume"):
+        check_resumable(ckpt, tmp_path / LAST, model_spec(other), fit_args)
+
+
+def test_attention_checkpoint_without_attention_dropout_is_migrated():
+    from seiswork.training.checkpoints import check_resumable, model_spec, stored_config
+
+    model = build_model("lstm_attention", seed=0, channels=3, classes=2, hidden=8, layers=1, heads=2, dropout=0.2,
+                        attention_dropout=0.2)
+    ckpt = payload_of(model, tiny_run_state())
+    del ckpt["model_config"]["attention_dropout"]  # as written before the argument existed
+    assert stored_config(ckpt)["attention_dropout"] == 0.2
+    assert load_model(ckpt).attention.dropout == 0.2
+    check_resumable(ckpt, "last.pt", model_spec(model), ckpt["fit_args"])
+
+
+def test_model_spec_needs_a_config():
+    from torch import nn
+
+    from seiswork.training.checkpoints import model_spec
+
+    assert model_spec(model_()) == ("LSTMModel", model_().config)
+    with pytest.raises(TypeError, match="no .config dict"):
+        model_spec(nn.Linear(2, 2))

@@ -68,3 +68,23 @@ def test_sharded_cpu_fit_gives_the_cores_to_the_shard_workers(data):
     attention = build_model("lstm_attention", seed=0, channels=3, classes=2, hidden=8, layers=2, heads=2)
     run(train, val, model=attention, epochs=1, batch_size=64, progress=probe)  # attention runs outside the shards
     assert seen == [(2, 2)]
+
+
+def test_cpu_threads_asks_the_model_for_its_thread_needs():
+    """Without training: a model declares whether it wants the cores for its shard workers at a batch size."""
+    from seiswork.training import cpu_threads
+
+    torch.set_num_threads(2)
+    cpu = torch.device("cpu")
+    lstm = build_model("lstm", hidden=8, layers=1)
+    assert lstm.wants_cores_for_shards(64, grad=True) and not lstm.wants_cores_for_shards(16, grad=True)
+    attention = build_model("lstm_attention", hidden=8, layers=1, heads=2)
+    assert not attention.wants_cores_for_shards(64, grad=True)  # its attention runs outside the shards
+    for model, batch, device, threads in [(lstm, 64, cpu, 1), (lstm, 16, cpu, 2), (attention, 64, cpu, 2),
+                                          (nn.Linear(2, 2), 64, cpu, 2), (lstm, 64, torch.device("cuda"), 2)]:
+        with cpu_threads(model, device, batch, grad=True):
+            assert torch.get_num_threads() == threads, (type(model).__name__, batch, device)
+        assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)  # one core: nothing to give
+    with cpu_threads(lstm, cpu, 64, grad=True):
+        assert torch.get_num_threads() == 1
