@@ -5,22 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seiswork.models.common import (
-    INPUT_NORMS,
-    POOLINGS,
-    ConfigMixin,
-    InputNorm,
-    check_choice,
-    check_dropout,
-    check_input,
-    check_int,
-)
-from seiswork.models.stacked import StackedLSTM
+from seiswork.models.common import POOLINGS, SpectrumLSTM, check_choice, check_dropout, check_input, check_int
 
 __all__ = ["LSTMAttentionModel"]
 
 
-class LSTMAttentionModel(ConfigMixin, nn.Module):
+class LSTMAttentionModel(SpectrumLSTM):
     """Stacked LSTM, multi-head self-attention over its outputs (residual + LayerNorm), pooling, MLP head.
 
     Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
@@ -62,7 +52,6 @@ class LSTMAttentionModel(ConfigMixin, nn.Module):
         pooling: str = "attention",
         attention_dropout: float = 0.0,
     ) -> None:
-        super().__init__()
         hidden = check_int("hidden", hidden)
         heads = check_int("heads", heads)
         if hidden % heads:
@@ -70,20 +59,11 @@ class LSTMAttentionModel(ConfigMixin, nn.Module):
                 f"hidden must be divisible by heads, got hidden={hidden}, heads={heads}; "
                 f"choose e.g. heads in {[h for h in range(1, min(hidden, 8) + 1) if hidden % h == 0]}"
             )
-        self.config = {
-            "channels": check_int("channels", channels),
-            "classes": check_int("classes", classes, minimum=2),
-            "hidden": hidden,
-            "layers": check_int("layers", layers),
-            "heads": heads,
-            "dropout": check_dropout(dropout),
-            "input_norm": check_choice("input_norm", input_norm, INPUT_NORMS),
-            "pooling": check_choice("pooling", pooling, POOLINGS),
-            "attention_dropout": check_dropout(attention_dropout, "attention_dropout"),
-        }
-        self.channels, self.classes, self.pooling = channels, classes, pooling
-        self.input_norm = InputNorm(channels, input_norm)
-        self.lstm = StackedLSTM(channels, hidden, layers, dropout)
+        own = {"heads": heads, "pooling": check_choice("pooling", pooling, POOLINGS),
+               "attention_dropout": check_dropout(attention_dropout, "attention_dropout")}
+        super().__init__(channels, classes, hidden, layers, dropout, input_norm, own,
+                         after=("pooling", "attention_dropout"))
+        self.pooling = pooling
         self.attention = nn.MultiheadAttention(hidden, heads, dropout=attention_dropout, batch_first=True)
         self.norm = nn.LayerNorm(hidden)
         self.pool_score = nn.Linear(hidden, 1) if pooling == "attention" else None

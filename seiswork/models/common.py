@@ -23,8 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["INPUT_NORMS", "POOLINGS", "InputNorm", "ConfigMixin", "check_int", "check_dropout", "check_choice",
-           "check_input"]
+from seiswork.models.stacked import StackedLSTM
+
+__all__ = ["INPUT_NORMS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_int", "check_dropout",
+           "check_choice", "check_input"]
 
 INPUT_NORMS = ("batch", "log_batch", "log", "none")
 POOLINGS = ("attention", "mean")
@@ -100,3 +102,31 @@ class ConfigMixin:
 
     def extra_repr(self) -> str:  # nn.Module prints this on the first line
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+class SpectrumLSTM(ConfigMixin, nn.Module):
+    """What the models share: the checked arguments ``channels``, ``classes``, ``hidden``, ``layers``,
+    ``dropout``, ``input_norm``, the input normalisation (``.input_norm``) and the recurrent stack (``.lstm``).
+
+    ``extra`` holds a model's own, already checked, arguments; ``.config`` lists them after ``layers`` and
+    ``after`` (names of ``extra``) after ``input_norm``.
+    """
+
+    def __init__(self, channels: int, classes: int, hidden: int, layers: int, dropout: float, input_norm: str,
+                 extra: dict[str, Any] | None = None, after: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        extra = extra or {}
+        shared = {
+            "channels": check_int("channels", channels),
+            "classes": check_int("classes", classes, minimum=2),
+            "hidden": check_int("hidden", hidden),
+            "layers": check_int("layers", layers),
+        }
+        shared.update({k: v for k, v in extra.items() if k not in after})
+        shared["dropout"] = check_dropout(dropout)
+        shared["input_norm"] = check_choice("input_norm", input_norm, INPUT_NORMS)
+        shared.update({k: extra[k] for k in after})
+        self.config = shared
+        self.channels, self.classes = channels, classes
+        self.input_norm = InputNorm(channels, input_norm)
+        self.lstm = StackedLSTM(channels, hidden, layers, dropout)

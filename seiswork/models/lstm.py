@@ -5,21 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seiswork.models.common import (
-    INPUT_NORMS,
-    ConfigMixin,
-    InputNorm,
-    check_choice,
-    check_dropout,
-    check_input,
-    check_int,
-)
-from seiswork.models.stacked import StackedLSTM
+from seiswork.models.common import SpectrumLSTM, check_input
 
 __all__ = ["LSTMModel"]
 
 
-class LSTMModel(ConfigMixin, nn.Module):
+class LSTMModel(SpectrumLSTM):
     """Stacked LSTM over the frequency axis; classifies from the last layer's final hidden state.
 
     Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
@@ -52,18 +43,7 @@ class LSTMModel(ConfigMixin, nn.Module):
         dropout: float = 0.3,
         input_norm: str = "batch",
     ) -> None:
-        super().__init__()
-        self.config = {
-            "channels": check_int("channels", channels),
-            "classes": check_int("classes", classes, minimum=2),
-            "hidden": check_int("hidden", hidden),
-            "layers": check_int("layers", layers),
-            "dropout": check_dropout(dropout),
-            "input_norm": check_choice("input_norm", input_norm, INPUT_NORMS),
-        }
-        self.channels, self.classes = channels, classes
-        self.input_norm = InputNorm(channels, input_norm)
-        self.lstm = StackedLSTM(channels, hidden, layers, dropout)
+        super().__init__(channels, classes, hidden, layers, dropout, input_norm)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden, classes)
 

@@ -19,8 +19,10 @@ from torch import nn
 
 from seiswork.models import MODELS
 from seiswork.paths import atomic_path, atomic_write
+from seiswork.training.state import RunState
 
-__all__ = ["CHECKPOINT_FORMAT", "BEST", "LAST", "HISTORY", "CheckpointDir", "model_spec", "save_checkpoint",
+__all__ = ["CHECKPOINT_FORMAT", "BEST", "LAST", "HISTORY", "CheckpointDir", "model_spec", "make_checkpoint",
+           "save_checkpoint",
            "load_checkpoint", "stored_config", "check_resumable", "load_model"]
 
 CHECKPOINT_FORMAT = "seiswork-checkpoint/1"
@@ -35,6 +37,30 @@ def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
             f"{type(model).__name__} has no .config dict of constructor arguments, so a checkpoint could not "
             "rebuild it; use a model from seiswork.models (or give yours a .config)")
     return type(model).__name__, dict(config)
+
+
+def make_checkpoint(spec: tuple[str, dict[str, Any]], model: nn.Module, optimisation: dict[str, Any],
+                    state: RunState, classes: list[str], fit_args: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The checkpoint of a run after ``state.epoch`` epochs.
+
+    ``spec``: :func:`model_spec` of ``model``; ``optimisation``: ``optimizer_state``, ``scheduler_state`` and
+    ``scaler_state`` (``Trainer.state_dicts``); ``fit_args``: ``fit``'s arguments, compared on resume.
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_class": spec[0],
+        "model_config": spec[1],
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **optimisation,
+        **state.to_checkpoint(),
+        "classes": classes,
+        "fit_args": fit_args,
+        # RNG: nothing to restore: every epoch reseeds shuffle, augmentation and dropout from
+        # (seed, epoch) (seiswork.training.epoch); the torch state is kept for inspection only
+        "seed": seed,
+        "rng_scheme": "per-epoch reseed from (seed, epoch)",
+        "torch_rng_state": torch.get_rng_state(),
+    }
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

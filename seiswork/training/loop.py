@@ -30,7 +30,7 @@ from torch import nn
 
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
-from seiswork.training.checkpoints import CHECKPOINT_FORMAT, CheckpointDir, check_resumable, model_spec
+from seiswork.training.checkpoints import CheckpointDir, check_resumable, make_checkpoint, model_spec
 from seiswork.training.epoch import Trainer
 from seiswork.training.metrics import HISTORY_COLUMNS, loss_weights, model_classes
 from seiswork.training.progress import Progress
@@ -93,7 +93,8 @@ def fit(
         model: maps ``(B, seq_len, channels)`` to logits ``(B, classes)``; needs a ``.config`` dict when
             checkpoints are written (all ``seiswork.models`` have one).
         train, val: datasets of ``(x, label)`` items; with ``.x``/``.y`` arrays and no ``.transform`` they take
-            the batched fast path (see :mod:`seiswork.training.batches`). ``val`` drives early stopping and model selection.
+            the batched fast path (see :mod:`seiswork.training.batches`). ``val`` drives early stopping and model
+            selection.
         epochs: maximum number of epochs (total, counting epochs done before a resume).
         batch_size: training batch size.
         lr: AdamW learning rate.
@@ -169,7 +170,9 @@ def fit(
                 if improved:
                     best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 if folder is not None:
-                    folder.save(_checkpoint(spec, trainer, state, classes, fit_args), improved, state.history)
+                    payload = make_checkpoint(spec, model, trainer.state_dicts(), state, classes, fit_args,
+                                              settings.seed)
+                    folder.save(payload, improved, state.history)
                 shown.epoch_done(record, improved, state.best_epoch)
     finally:
         for t, mode in zip((train_transform, eval_transform), previous_modes):
@@ -203,22 +206,3 @@ def _weights_and_classes(
     weights = loss_weights(class_weights, labels, n_classes)
     return weights, dataset_classes(train) or [str(i) for i in range(n_classes)]
 
-
-def _checkpoint(spec: tuple[str, dict[str, Any]], trainer: Trainer, state: RunState, classes: list[str],
-                fit_args: dict[str, Any]) -> dict[str, Any]:
-    """The checkpoint of the run after ``state.epoch`` epochs (see :mod:`seiswork.training.checkpoints`)."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "model_class": spec[0],
-        "model_config": spec[1],
-        "model_state": {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()},
-        **trainer.state_dicts(),
-        **state.to_checkpoint(),
-        "classes": classes,
-        "fit_args": fit_args,
-        # RNG: nothing to restore: every epoch reseeds shuffle, augmentation and dropout from
-        # (seed, epoch) (seiswork.training.epoch); the torch state is kept for inspection only
-        "seed": trainer.settings.seed,
-        "rng_scheme": "per-epoch reseed from (seed, epoch)",
-        "torch_rng_state": torch.get_rng_state(),
-    }

@@ -68,7 +68,8 @@ def loss_weights(
     or one finite non-negative weight per class.
     """
     if isinstance(class_weights, str) and class_weights != "balanced":
-        raise ValueError(f"class_weights must be True, 'balanced', False or one weight per class; got {class_weights!r}")
+        raise ValueError(
+            f"class_weights must be True, 'balanced', False or one weight per class; got {class_weights!r}")
     if class_weights is True or isinstance(class_weights, str):
         return compute_class_weights(labels, n_classes)
     if class_weights is False or class_weights is None:
