@@ -8,7 +8,7 @@ Sections (all on the CPU unless CUDA is present; run ``--help`` for sizes):
    - *reference*: per-event numpy augmentation in a ``Dataset`` (``np.roll``, ``np.random.normal``,
      ``np.interp``, ``np.fft``), ``DataLoader(batch_size=32)``, fp32 model, plain AdamW step; each LSTM layer
      one oneDNN call over the batch, as ``nn.LSTM`` runs (``cpu_shards = 1``);
-   - *ours*: ``seiswork.train.fit`` — batched augmentation + FFT on the training device inside the loop,
+   - *ours*: ``seiswork.fit`` — batched augmentation + FFT on the training device inside the loop,
      larger batch, mixed precision (bf16 autocast on CPU), the LSTM stack's batch cut into one shard per core;
    - *bare*: the same model step as ours (same batch size, precision) on ready spectra, no data work.
 
@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.preprocess import WaveformDataAdapter  # noqa: E402
-from seiswork.train import _shard_threads, default_pipelines, evaluate, fit  # noqa: E402
+from seiswork.train_command import default_pipelines  # noqa: E402
+from seiswork.training import cpu_threads, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
 FFT_SIZE = 512
@@ -163,10 +164,10 @@ class ReferenceLoop:
 
 # ----------------------------------------------------------------------------- ours and bare
 class OursLoop:
-    """``seiswork.train.fit``, advanced one epoch per :meth:`epoch` call by resuming its own checkpoint.
+    """``seiswork.fit``, advanced one epoch per :meth:`epoch` call by resuming its own checkpoint.
 
     ``fit(epochs=k, resume=True)`` continues the run in ``checkpoint_dir`` to epoch ``k``, with the same result
-    as one uninterrupted call (tested in tests/test_train.py), so the loops can be interleaved epoch by epoch.
+    as one uninterrupted call (tested in tests/test_training_checkpoints.py), so the loops can be interleaved epoch by epoch.
     """
 
     def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
@@ -203,8 +204,8 @@ def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: 
 class BareLoop:
     """Model steps alone on ready spectra (forward + backward + clip + AdamW step per batch, then a validation
     forward): what ``fit`` would cost if augmentation, FFT, metrics and checkpoints were free. The steps run in
-    the same thread setting as ``fit``'s (``seiswork.train._shard_threads``: on the CPU, sharded batches give
-    the cores to the LSTM shards' workers)."""
+    the same thread setting as ``fit``'s (``seiswork.training.cpu_threads``: on the CPU, a model that wants the
+    cores for its shard workers at this batch size gets them)."""
 
     def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
@@ -223,7 +224,7 @@ class BareLoop:
         self.batch_size, self.amp = batch_size, amp
 
     def epoch(self) -> float:
-        with _shard_threads(self.model, self.device, self.batch_size, grad=True):
+        with cpu_threads(self.model, self.device, self.batch_size, grad=True):
             return self._epoch()
 
     def _epoch(self) -> float:

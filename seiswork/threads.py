@@ -6,10 +6,10 @@ intra-op thread of its own so that the parts do not fight over the cores.
 
 The calling thread's own OpenMP threads are the other thing the parts fight with: after each parallel torch op
 GNU OpenMP's threads keep spinning for a while, waiting for the next one, on the cores the workers need. A
-training step alternates such ops (batch norm, concatenations, the optimizer) with shard work, so they spun
-through much of it: on 2 cores an LSTMModel step (batch 64, two shards) took 25 ms, and 17 ms with the caller
-on one intra-op thread (:func:`cores_to_workers`), which ``fit`` uses on the CPU for models that do their
-work in shards when its batches are sharded.
+training step alternates such ops (batch norm, concatenations, the optimizer) with shard work, so they spin
+through much of it unless the caller runs on one intra-op thread (:func:`cores_to_workers`), which ``fit``
+uses on the CPU for models that declare they want the cores for their shards
+(:func:`seiswork.training.runtime.cpu_threads`).
 """
 
 from __future__ import annotations

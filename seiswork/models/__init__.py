@@ -1,0 +1,52 @@
+"""LSTM classifiers that read a spectrum along frequency, and a small registry.
+
+Both models take ``(batch, seq_len, channels)`` — for the default pipeline the one-sided
+magnitude spectrum of each channel, ``seq_len = fft_size // 2 + 1 = 257`` frequency bins read
+from 0 Hz to Nyquist — and return class logits ``(batch, classes)`` (apply ``softmax`` for
+probabilities).
+
+Every model keeps its constructor arguments in ``.config`` (plain Python values), so a
+checkpoint holding ``(class name, config, state_dict)`` rebuilds it (see ``seiswork.load_model``).
+
+Modules:
+
+- :mod:`~seiswork.models.common`: argument checks, the input normalisation (``INPUT_NORMS``), ``ConfigMixin``.
+- :mod:`~seiswork.models.stacked`: :class:`StackedLSTM` (chrono initialisation, locked dropout) and its CPU
+  shards (``shard_sizes``, ``MIN_SHARD``, ``MAX_TRAIN_SHARD``, ``MAX_EVAL_SHARD``).
+- :mod:`~seiswork.models.lstm`: :class:`LSTMModel`; :mod:`~seiswork.models.attention`: :class:`LSTMAttentionModel`.
+- :mod:`~seiswork.models.registry`: ``MODELS``, :func:`build_model`, :func:`model_summary`.
+"""
+
+from __future__ import annotations
+
+from seiswork.models.attention import LSTMAttentionModel
+from seiswork.models.common import INPUT_NORMS, POOLINGS, InputNorm
+from seiswork.models.lstm import LSTMModel
+from seiswork.models.registry import MODELS, build_model, model_summary
+from seiswork.models.stacked import (
+    MAX_EVAL_SHARD,
+    MAX_TRAIN_SHARD,
+    MIN_SHARD,
+    StackedLSTM,
+    chrono_init_,
+    shard_sizes,
+    shard_sizes_of,
+)
+
+__all__ = [
+    "INPUT_NORMS",
+    "POOLINGS",
+    "InputNorm",
+    "LSTMModel",
+    "LSTMAttentionModel",
+    "MODELS",
+    "build_model",
+    "model_summary",
+    "chrono_init_",
+    "StackedLSTM",
+    "MIN_SHARD",
+    "MAX_TRAIN_SHARD",
+    "MAX_EVAL_SHARD",
+    "shard_sizes",
+    "shard_sizes_of",
+]

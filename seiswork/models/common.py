@@ -1,0 +1,132 @@
+"""What every seiswork model shares: argument checks, the input normalisation, ``.config``.
+
+Input normalisation (``input_norm``). The models normalise their input themselves, so they do not depend on
+the scale a particular spectrum transform produces (seiswork's ``FFTTransform`` reads about 1 per bin for
+white noise of unit variance; other transforms, ``fft_size`` or ``log=True`` give other scales):
+
+- ``"batch"`` (default): a per-channel ``BatchNorm1d`` over (batch, frequency): centres and scales each
+  channel with running statistics that are saved in the checkpoint.
+- ``"log_batch"``: symmetric log compression ``sign(x) * log1p(|x|)``, then the per-channel batch norm.
+- ``"log"``: the log compression alone.
+- ``"none"``: the raw input.
+
+``benchmarks/bench_train.py --norm-study`` compares them: compressing the peaks throws away contrast the
+classifier uses; the batch norm only rescales. A LayerNorm over the channel axis is not offered: with 3
+channels it normalises across Z/N/E at each frequency and throws away the spectral shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from seiswork.models.stacked import StackedLSTM
+
+__all__ = ["INPUT_NORMS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_int", "check_dropout",
+           "check_choice", "check_input"]
+
+INPUT_NORMS = ("batch", "log_batch", "log", "none")
+POOLINGS = ("attention", "mean")
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    # bool is an int subclass; True as a layer count is a bug, not a 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_dropout(value: Any, name: str = "dropout") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float in [0, 1), got {value!r} ({type(value).__name__})")
+    if not (0.0 <= float(value) < 1.0) or math.isnan(float(value)):
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_input(x: torch.Tensor, channels: int) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"model input must be a torch.Tensor (batch, seq_len, channels), got {type(x).__name__}")
+    if x.dim() != 3 or x.shape[-1] != channels:
+        raise ValueError(
+            f"model input must have shape (batch, seq_len, channels={channels}), got {tuple(x.shape)}; "
+            "a single event needs a batch axis: x.unsqueeze(0)"
+        )
+
+
+class InputNorm(nn.Module):
+    """Normalise ``(batch, seq_len, channels)`` spectra before the LSTM; see the module docstring."""
+
+    def __init__(self, channels: int, mode: str = "batch") -> None:
+        super().__init__()
+        self.mode = check_choice("input_norm", mode, INPUT_NORMS)
+        self.log = mode in ("log_batch", "log")
+        self.norm = nn.BatchNorm1d(channels) if mode in ("log_batch", "batch") else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.log:
+            # symmetric, so an input that is already log-scaled (negative values) stays finite
+            x = torch.sign(x) * torch.log1p(x.abs())
+        if self.norm is not None:
+            # BatchNorm1d wants (batch, channels, length)
+            x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}"
+
+class ConfigMixin:
+    """``.config`` holds the constructor arguments; ``repr`` of a model shows them first.
+
+    :meth:`wants_cores_for_shards` is how a model declares its CPU thread needs to the training runtime
+    (:func:`seiswork.training.runtime.cpu_threads`): True when nearly all of a step's CPU work on a batch of
+    ``batch_size`` runs in :class:`~seiswork.models.stacked.StackedLSTM` shards, so the cores go to the shard
+    workers (:func:`seiswork.threads.cores_to_workers`). The default, False, keeps torch's threads.
+    """
+
+    config: dict[str, Any]
+
+    def wants_cores_for_shards(self, batch_size: int, grad: bool) -> bool:
+        return False
+
+    def extra_repr(self) -> str:  # nn.Module prints this on the first line
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+class SpectrumLSTM(ConfigMixin, nn.Module):
+    """What the models share: the checked arguments ``channels``, ``classes``, ``hidden``, ``layers``,
+    ``dropout``, ``input_norm``, the input normalisation (``.input_norm``) and the recurrent stack (``.lstm``).
+
+    ``extra`` holds a model's own, already checked, arguments; ``.config`` lists them after ``layers`` and
+    ``after`` (names of ``extra``) after ``input_norm``.
+    """
+
+    def __init__(self, channels: int, classes: int, hidden: int, layers: int, dropout: float, input_norm: str,
+                 extra: dict[str, Any] | None = None, after: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        extra = extra or {}
+        shared = {
+            "channels": check_int("channels", channels),
+            "classes": check_int("classes", classes, minimum=2),
+            "hidden": check_int("hidden", hidden),
+            "layers": check_int("layers", layers),
+        }
+        shared.update({k: v for k, v in extra.items() if k not in after})
+        shared["dropout"] = check_dropout(dropout)
+        shared["input_norm"] = check_choice("input_norm", input_norm, INPUT_NORMS)
+        shared.update({k: extra[k] for k in after})
+        self.config = shared
+        self.channels, self.classes = channels, classes
+        self.input_norm = InputNorm(channels, input_norm)
+        self.lstm = StackedLSTM(channels, hidden, layers, dropout)

@@ -1,0 +1,61 @@
+"""``LSTMModel``: a stacked LSTM over the frequency axis that classifies from its final state."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seiswork.models.common import SpectrumLSTM, check_input
+
+__all__ = ["LSTMModel"]
+
+
+class LSTMModel(SpectrumLSTM):
+    """Stacked LSTM over the frequency axis; classifies from the last layer's final hidden state.
+
+    Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
+
+        x                         (B, T, C)
+        InputNorm(input_norm)     (B, T, C)
+        StackedLSTM(C -> H,       (B, T, H) outputs; h_n (layers, B, H)
+             layers, locked       (gate biases chrono-initialised: see StackedLSTM)
+             dropout between)
+        h_n[-1]                   (B, H)     final hidden state of the last layer
+        Dropout(dropout)          (B, H)
+        Linear(H -> K)            (B, K)     logits
+
+    Args:
+        channels: input features per step (3 for Z, N, E).
+        classes: number of classes (>= 2).
+        hidden: LSTM hidden size.
+        layers: stacked LSTM layers.
+        dropout: in [0, 1); between LSTM layers (locked over time, when ``layers > 1``) and before the classifier.
+        input_norm: one of ``INPUT_NORMS``; see :mod:`seiswork.models.common`.
+    """
+
+
+    def __init__(
+        self,
+        channels: int = 3,
+        classes: int = 2,
+        hidden: int = 64,
+        layers: int = 2,
+        dropout: float = 0.3,
+        input_norm: str = "batch",
+    ) -> None:
+        super().__init__(channels, classes, hidden, layers, dropout, input_norm)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden, classes)
+
+    def wants_cores_for_shards(self, batch_size: int, grad: bool) -> bool:
+        # outside the LSTM only a batch norm and a linear layer: a sharded step is faster with the cores given to
+        # the shard workers than with torch's threads spinning beside them
+        return self.lstm.sharded(batch_size, grad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, seq_len, channels)`` -> logits ``(batch, classes)``."""
+        check_input(x, self.channels)
+        x = self.input_norm(x)
+        _, (h_n, _) = self.lstm(x)
+        return self.classifier(self.dropout(h_n[-1]))
+

@@ -1,0 +1,208 @@
+"""``fit``: the training loop as orchestration of the engine's parts, and :class:`FitResult`.
+
+Data flow (shapes for the default pipeline)::
+
+    dataset .x (n, time, channel) float32, .y (n,) int64
+      -> batch (B, time, channel) on the training device     (seeded permutation per epoch)
+      -> train_transform: augmentations + FFT -> (B, 257, channel)   (eval_transform: FFT only)
+      -> model -> logits (B, classes)
+
+Reproducibility. ``fit`` runs inside ``torch.random.fork_rng``, so the caller's global torch RNG is untouched,
+and every epoch reseeds shuffling, augmentation and dropout from ``(seed, epoch)``
+(:mod:`seiswork.training.epoch`). Nothing random carries over from one epoch to the next except the model and
+optimizer state, which the checkpoint stores — so a run resumed from ``last.pt`` ends exactly like an
+uninterrupted one, and the same seed gives the same history on the same machine. Initial weights are the
+caller's: build the model with ``build_model(name, seed=...)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from seiswork.training.arguments import FitSettings
+from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
+from seiswork.training.checkpoints import CheckpointDir, check_resumable, make_checkpoint, model_spec
+from seiswork.training.epoch import Trainer
+from seiswork.training.metrics import HISTORY_COLUMNS, loss_weights, model_classes
+from seiswork.training.progress import Progress
+from seiswork.training.runtime import cpu_threads, get_device, retain_freed_memory
+from seiswork.training.state import RunState
+
+__all__ = ["FitResult", "fit"]
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1)."""
+
+    model: nn.Module
+    history: pd.DataFrame
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    device: torch.device
+    best_epoch: int
+    best_score: float
+    stopped_early: bool
+    classes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"FitResult(epochs_run={len(self.history)}, best_epoch={self.best_epoch}, "
+            f"best_val_macro_f1={self.best_score:.4f}, stopped_early={self.stopped_early}, "
+            f"device={self.device}, best_checkpoint={self.best_checkpoint})")
+
+
+def fit(
+    model: nn.Module,
+    train: Any,
+    val: Any,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    eval_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    patience: int | None = 10,
+    min_delta: float = 0.0,
+    class_weights: bool | str | Sequence[float] = True,
+    weight_decay: float = 1e-4,
+    grad_clip: float | None = 1.0,
+    scheduler: str | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    amp: bool = False,
+    num_workers: int = 0,
+    eval_batch_size: int | None = None,
+    progress: bool | Callable[[dict[str, Any]], None] | None = None,
+) -> FitResult:
+    """Train ``model`` (in place, moved to ``device``) with AdamW and (weighted) cross-entropy.
+
+    Args:
+        model: maps ``(B, seq_len, channels)`` to logits ``(B, classes)``; needs a ``.config`` dict when
+            checkpoints are written (all ``seiswork.models`` have one).
+        train, val: datasets of ``(x, label)`` items; with ``.x``/``.y`` arrays and no ``.transform`` they take
+            the batched fast path (see :mod:`seiswork.training.batches`). ``val`` drives early stopping and model
+            selection.
+        epochs: maximum number of epochs (total, counting epochs done before a resume).
+        batch_size: training batch size.
+        lr: AdamW learning rate.
+        train_transform: applied to every training batch ``(B, time, channel)`` on the device, in train mode
+            (augmentations, then spectrum). Reseeded from ``(seed, epoch)`` at each epoch start.
+        eval_transform: applied to validation batches in eval mode (spectrum only).
+        device: None picks CUDA when present, else CPU (:func:`get_device`).
+        seed: run seed for shuffling, augmentation and dropout (not the initial weights: see ``build_model``).
+        patience: stop after this many epochs without a validation macro F1 gain > ``min_delta``; None never stops.
+        class_weights: True / ``"balanced"`` weights the loss by inverse training class frequency
+            (:func:`compute_class_weights`); False / None: unweighted; or one weight per class.
+        weight_decay: AdamW weight decay.
+        grad_clip: clip the gradient norm to this value (None: no clipping); LSTMs occasionally spike.
+        scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
+            or ``"cosine"`` (cosine decay over ``epochs``).
+        checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
+            atomically. None keeps the best weights in memory only.
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed).
+        overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
+        amp: mixed precision: bfloat16 autocast on CPU, float16 autocast + gradient scaling on CUDA. CPUs with
+            bf16 support (AMX, AVX512-BF16) train faster at the same accuracy (``benchmarks/bench_train.py
+            --amp-study``); CPUs without it gain little or nothing.
+        num_workers: DataLoader workers for the per-item path (the fast path uses none).
+        eval_batch_size: validation batch size (default ``max(batch_size, 256)``).
+        progress: None = auto (tqdm bars in a notebook or terminal, one plain line per epoch otherwise);
+            True / False; or a callable receiving each epoch's history record (dict).
+
+    Returns:
+        :class:`FitResult`; ``.history`` has the columns ``HISTORY_COLUMNS``, one row per epoch.
+    """
+    settings = FitSettings.check(
+        model, train_transform, eval_transform, resume, checkpoint_dir, epochs=epochs, batch_size=batch_size, lr=lr,
+        seed=seed, weight_decay=weight_decay, min_delta=min_delta, num_workers=num_workers, patience=patience,
+        grad_clip=grad_clip, scheduler=scheduler, eval_batch_size=eval_batch_size, amp=amp)
+
+    import sklearn.metrics  # noqa: F401  (its first import takes seconds: not inside epoch 1's clock)
+
+    device = get_device(device)
+    if device.type == "cpu":
+        retain_freed_memory()
+    model.to(device)
+    for t in (train_transform, eval_transform):
+        transform_to_device(t, device)
+    train_batches = Batches(train, settings.batch_size, device, settings.num_workers, "train")
+    val_batches = Batches(val, settings.eval_batch_size, device, settings.num_workers, "val")
+    if train_transform is not None and eval_transform is None and val_batches.fast:
+        warnings.warn(
+            "train_transform is set but eval_transform is None: validation batches reach the model untransformed "
+            "(raw waveforms); pass eval_transform (the spectrum-only pipeline)", stacklevel=2)
+    weights, classes = _weights_and_classes(model, train, train_batches, class_weights)
+    trainer = Trainer(model, settings, weights, device, train_transform, eval_transform)
+    fit_args = settings.checkpoint_args(weights)
+
+    state, best_weights = RunState(settings.patience, settings.min_delta), None
+    folder = None if checkpoint_dir is None else CheckpointDir(checkpoint_dir)
+    spec = None if folder is None else model_spec(model)
+    if folder is not None and (ckpt := folder.start(resume, overwrite)) is not None:
+        check_resumable(ckpt, folder.last, spec, fit_args)
+        trainer.load(ckpt)
+        state.resume_from(ckpt)
+        best_weights = folder.best_weights()
+
+    fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    shown = Progress(progress, settings.epochs, state.epoch)
+    previous_modes = (set_mode(train_transform, True), set_mode(eval_transform, False))
+    try:
+        with shown, torch.random.fork_rng(devices=fork_devices), \
+                cpu_threads(model, device, settings.batch_size, grad=True):
+            while state.running(settings.epochs):
+                record = trainer.run_epoch(state.epoch, train_batches, val_batches, shown)
+                improved = state.update(record, record["val_macro_f1"])
+                if improved:
+                    best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                if folder is not None:
+                    payload = make_checkpoint(spec, model, trainer.state_dicts(), state, classes, fit_args,
+                                              settings.seed)
+                    folder.save(payload, improved, state.history)
+                shown.epoch_done(record, improved, state.best_epoch)
+    finally:
+        for t, mode in zip((train_transform, eval_transform), previous_modes):
+            if mode is not None:
+                set_mode(t, mode)
+
+    if state.stopped_early:
+        shown.stopped_early(settings.patience, state.best_epoch, state.best_score)
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+    model.eval()
+    frame = pd.DataFrame(state.history, columns=HISTORY_COLUMNS)
+    frame["epoch"] = frame["epoch"].astype(np.int64)
+    return FitResult(
+        model=model, history=frame, device=device, best_epoch=state.best_epoch, best_score=state.best_score,
+        best_checkpoint=None if folder is None else folder.written(folder.best),
+        last_checkpoint=None if folder is None else folder.written(folder.last),
+        stopped_early=state.stopped_early, classes=classes)
+
+
+def _weights_and_classes(
+    model: nn.Module, train: Any, batches: Batches, class_weights: bool | str | Sequence[float] | None
+) -> tuple[np.ndarray | None, list[str]]:
+    """The loss's class weights (None: unweighted) and the class names, checked against the training labels."""
+    labels = batches.labels()
+    n_classes = model_classes(model) or int(labels.max()) + 1
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(
+            f"train labels must lie in [0, {n_classes}) for a model with classes={n_classes}; "
+            f"got values from {labels.min()} to {labels.max()}")
+    weights = loss_weights(class_weights, labels, n_classes)
+    return weights, dataset_classes(train) or [str(i) for i in range(n_classes)]
+

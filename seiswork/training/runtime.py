@@ -1,0 +1,79 @@
+"""Where and how training runs: the device, glibc's memory setting, the CPU thread policy."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+
+import torch
+from torch import nn
+
+from seiswork.threads import cores_to_workers
+
+__all__ = ["get_device", "retain_freed_memory", "cpu_threads"]
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The training device: ``device`` if given, else CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc}); use 'cpu', 'cuda' or 'cuda:N'") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu' or None (auto)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) present")
+    return dev
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters (malloc.h)
+_retained = False
+
+
+def retain_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the kernel; True when set.
+
+    Every training batch allocates and frees the same large buffers (batch of waveforms, FFT frames, LSTM
+    gates). By default glibc serves blocks of a few MB with ``mmap`` and returns freed heap to the kernel, so
+    the next batch page-faults the same memory in again; on virtual machines a fault is expensive. Setting
+    ``M_TRIM_THRESHOLD`` to 1 GiB and ``M_MMAP_THRESHOLD`` to 32 MiB (glibc's maximum) keeps that memory in the
+    process, as the jemalloc/tcmalloc that PyTorch's CPU tuning guide recommends would. The batched
+    augmentation + spectrum gains most (``benchmarks/bench_augment.py`` with and without ``--no-retain``);
+    training steps gain little.
+    The cost: the process keeps its peak heap until it exits. :func:`fit` calls this; it is process-wide,
+    idempotent, a no-op off glibc (macOS, Windows, musl), and ``SEISWORK_RETAIN_MEMORY=0`` turns it off.
+    """
+    global _retained
+    if _retained:
+        return True
+    if os.environ.get("SEISWORK_RETAIN_MEMORY", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)) and bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20))
+    except (OSError, AttributeError):  # not glibc
+        return False
+    _retained = ok
+    return ok
+
+
+def cpu_threads(
+    model: nn.Module, device: torch.device, batch_size: int, grad: bool
+) -> contextlib.AbstractContextManager:
+    """The block ``fit`` and ``predict`` run their batches of ``batch_size`` in.
+
+    On the CPU a model that wants the cores for its shard workers at this batch size
+    (``model.wants_cores_for_shards(batch_size, grad)``, as ``LSTMModel`` when its batches are sharded) gets
+    them (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise spin on
+    them. Other models, and unsharded batches, keep torch's threads.
+    """
+    if device.type != "cpu" or torch.get_num_threads() < 2:
+        return contextlib.nullcontext()
+    wants = getattr(model, "wants_cores_for_shards", None)
+    if callable(wants) and wants(batch_size, grad):
+        return cores_to_workers()
+    return contextlib.nullcontext()
