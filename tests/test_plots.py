@@ -152,7 +152,7 @@ def test_nanquantile_matches_numpy_including_all_nan_columns():
 
 def test_fan_chart_median_equals_nanmedian_on_unequal_nan_padded_events():
     events, labels, _ = make_seed_events(n=12)
-    fig = plots.fan_chart(events, labels, sampling_rate=100.0)
+    fig = plots.fan_chart(events, labels, sampling_rate=100.0, domain="time")
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * 3  # classes x channels
     stack = _stack_with_nan(events)
@@ -175,7 +175,7 @@ def test_fan_chart_band_edges_are_the_quantiles():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 64, 3)).astype(np.float32)
     labels = np.array(["a"] * 40)
-    fig = plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.75, 0.9))
+    fig = plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.75, 0.9), domain="time")
     ax = fig.axes[0]
     outer = ax.collections[0]
     # the outer band polygon spans from the 10% quantile to the 90% quantile
@@ -225,7 +225,7 @@ def test_fan_chart_frequency_domain_on_raw_nan_padded_events():
 def test_fan_chart_accepts_torch_tensors():
     torch = pytest.importorskip("torch")
     x = torch.randn(6, 50, 3)
-    fig = plots.fan_chart(x, np.array(["a", "b"] * 3))
+    fig = plots.fan_chart(x, np.array(["a", "b"] * 3), domain="time")
     (median,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "median"]
     np.testing.assert_allclose(median.get_ydata(), np.median(x.numpy()[0::2, :, 0], axis=0), rtol=1e-6)
 

@@ -12,7 +12,8 @@ without a sampling rate), amplitudes in ``unit`` (``"counts"`` by default; pass 
 preprocessed events).
 
 Home of each figure: :mod:`~seiswork.plots.style` (theme, axes, saving), :mod:`~seiswork.plots.data`
-(class counts, event lengths), :mod:`~seiswork.plots.fans` (fan charts, spectra),
+(class counts, event lengths), :mod:`~seiswork.plots.fans` (fan charts of envelopes, waveforms and
+spectra; class medians compared),
 :mod:`~seiswork.plots.augment` (augmentation before/after), :mod:`~seiswork.plots.training` (learning
 curves, confusion matrix, ROC, runs compared).
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from seiswork.plots.augment import augmentation_before_after
 from seiswork.plots.data import class_counts, lengths_histogram
-from seiswork.plots.fans import fan_chart, magnitude_spectrum, nanquantile
+from seiswork.plots.fans import class_medians, fan_chart, magnitude_spectrum, nanquantile, rms_envelope
 from seiswork.plots.style import DEFAULT_CHANNELS, save_figure, set_style
 from seiswork.plots.training import compare_runs, confusion_matrix, learning_curves, roc_curve
 
@@ -30,6 +31,7 @@ __all__ = [
     "class_counts",
     "lengths_histogram",
     "fan_chart",
+    "class_medians",
     "augmentation_before_after",
     "learning_curves",
     "confusion_matrix",
@@ -38,5 +40,6 @@ __all__ = [
     "save_figure",
     "nanquantile",
     "magnitude_spectrum",
+    "rms_envelope",
     "DEFAULT_CHANNELS",
 ]

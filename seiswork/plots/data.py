@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from seiswork.data.events import check_sampling_rate, event_array, finite_rows, label_names, to_numpy
-from seiswork.plots.style import DEFAULT_CHANNELS, new_axes, palette
+from seiswork.plots.style import DEFAULT_CHANNELS, legend_outside, new_axes, palette
 
 
 def class_counts(
@@ -56,7 +56,7 @@ def class_counts(
                           label=str(part), color=colors[j % len(colors)])
             ax.bar_label(bars, fmt="%d", fontsize="small")
         ax.set_xticks(xs, [str(c) for c in counts.index])
-        ax.legend(title="part")
+        legend_outside(ax, title="part")
         total = int(np.nansum(counts.to_numpy()))
     else:
         names, order = label_names(labels, len(to_numpy(labels).ravel()), classes)
@@ -90,7 +90,8 @@ def lengths_histogram(
 
     ``lengths``: numbers of samples, or the events themselves (list of DataFrames/arrays (time, channel)),
     whose length is counted without the NaN padding at the edges. With ``labels`` one histogram per class
-    is overlaid. The shortest length (what TRIMMING cuts to by default) is marked.
+    is overlaid. The shortest length (what TRIMMING cuts to by default) is marked. The legend sits right of
+    the panel.
     """
     check_sampling_rate(sampling_rate)
     if isinstance(lengths, (list, tuple)) and lengths and not np.isscalar(lengths[0]):
@@ -103,7 +104,7 @@ def lengths_histogram(
         raise ValueError("lengths must be finite and non-negative numbers of samples")
     unit = "s" if sampling_rate else "samples"
     vals = lens / sampling_rate if sampling_rate else lens
-    fig, ax = new_axes(ax, (6.0, 3.6))
+    fig, ax = new_axes(ax, (7.6, 3.6))
     edges = np.histogram_bin_edges(vals, bins=bins)
     if labels is None:
         ax.hist(vals, bins=edges, color=palette()[0], edgecolor="white")
@@ -115,7 +116,7 @@ def lengths_histogram(
     shortest = vals.min()
     ax.axvline(shortest, color="k", ls="--", lw=1, label=f"shortest: {shortest:.4g} {unit}")
     ax.axvline(np.median(vals), color="0.4", ls=":", lw=1, label=f"median: {np.median(vals):.4g} {unit}")
-    ax.legend(fontsize="small")
+    legend_outside(ax, fontsize="small")
     ax.set_xlabel(f"Length ({unit})")
     ax.set_ylabel("Events (count)")
     ax.set_title(f"{title} (n={len(vals)})")

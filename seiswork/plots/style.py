@@ -55,6 +55,11 @@ def new_grid(axes: Any, nrows: int, ncols: int, figsize: tuple[float, float], **
     return axs[0, 0].figure, axs
 
 
+def legend_outside(ax: Axes, **kw: Any) -> Any:
+    """The legend of ``ax`` to the right of its panel, top-aligned, so it never covers data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
+
+
 def time_axis(n: int, sampling_rate: float | None) -> tuple[np.ndarray, str]:
     """Times of ``n`` samples and the axis label: s with a sampling rate [Hz], else samples."""
     if sampling_rate:

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from seiswork.data.events import to_numpy
-from seiswork.plots.style import new_axes, new_grid, palette
+from seiswork.plots.style import legend_outside, new_axes, new_grid, palette
 
 
 _NOT_METRICS = {"epoch", "lr", "learning_rate", "time", "seconds", "elapsed", "duration", "best", "is_best"}
@@ -23,7 +23,8 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     ``history``: DataFrame (or dict of lists) with one row per epoch, columns such as ``train_loss``,
     ``val_loss``, ``train_accuracy``, ``val_macro_f1``; an ``epoch`` column, when present, is the x axis.
     Columns containing ``loss`` go to the left panel, other numeric train_/val_ columns to the right one.
-    The epoch with the lowest ``val_loss`` is marked. ``axes``: optional pair of axes.
+    The epoch ``fit`` keeps (best ``val_macro_f1``, else lowest ``val_loss``) is marked. ``axes``: optional pair
+    of axes. Legends sit right of their panels.
     """
     h = pd.DataFrame(history)
     if h.empty:
@@ -34,7 +35,7 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     metric_cols = [col for col in numeric if "loss" not in col and (col.startswith(("train", "val")))]
     if not loss_cols:
         raise ValueError(f"history has no loss column (columns: {list(h.columns)}); expected e.g. train_loss, val_loss")
-    fig, axs = new_grid(axes, 1, 2, (11.0, 3.8))
+    fig, axs = new_grid(axes, 1, 2, (13.0, 3.8))
     ax_l, ax_m = axs[0]
     styles = {"train": "-", "val": "--"}
     colors = palette()
@@ -51,7 +52,7 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
                 ax.axvline(epochs[best], color="0.5", ls=":", lw=1)
             ax_l.plot([], [], color="0.5", ls=":", label=f"best {col} (epoch {epochs[best]})")
             break
-    ax_l.legend(fontsize="small")
+    legend_outside(ax_l, fontsize="small")
     # one colour per metric name, line style per part
     bases = sorted({col.split("_", 1)[1] if "_" in col else col for col in metric_cols})
     for col in metric_cols:
@@ -64,7 +65,7 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     ax_m.set_xlabel("Epoch")
     ax_m.set_ylabel("Score (0–1)")
     if metric_cols:
-        ax_m.legend(fontsize="small")
+        legend_outside(ax_m, fontsize="small")
     else:
         ax_m.text(0.5, 0.5, "no metric columns in history", ha="center", va="center", transform=ax_m.transAxes)
     fig.suptitle(title)
@@ -79,11 +80,12 @@ def confusion_matrix(
     ax: Axes | None = None,
     title: str = "Confusion matrix",
     cmap: str = "Blues",
+    model: str | None = None,
 ) -> Figure:
     """Heatmap of a confusion matrix (rows: true class, columns: predicted class).
 
     Each cell is annotated ``count\\n(row %)``; the colour shows row fractions (recall per class) with
-    ``normalize=True``, raw counts otherwise.
+    ``normalize=True``, raw counts otherwise. ``model``: a name for the title (e.g. ``"lstm"``).
     """
     m = np.asarray(to_numpy(cm))
     classes = [str(c) for c in classes]
@@ -112,7 +114,7 @@ def confusion_matrix(
     ax.set_yticks(range(k), classes)
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
-    ax.set_title(f"{title} (n={int(m.sum())})")
+    ax.set_title(f"{title}{f' — {model}' if model else ''} (n={int(m.sum())})")
     return fig
 
 
@@ -123,13 +125,15 @@ def roc_curve(
     ax: Axes | None = None,
     classes: Sequence | None = None,
     title: str = "ROC curve",
+    model: str | None = None,
 ) -> Figure:
     """ROC curve for two classes (sklearn), AUC in the legend.
 
     ``labels``: true labels (ints or names). ``scores``: score of the positive class per event (n,), or
     (n, 2) probabilities/logits (column 1 is used), or a mapping ``{run name: scores}`` to overlay runs.
     ``pos_label``: the positive class (default: the second of ``classes``/the sorted labels). With integer
-    labels, ``classes`` names them in the legend.
+    labels, ``classes`` names them in the legend. ``model``: a name for the title (e.g. ``"lstm"``). The
+    legend sits right of the panel.
     """
     from sklearn.metrics import roc_auc_score
     from sklearn.metrics import roc_curve as _roc
@@ -149,7 +153,7 @@ def roc_curve(
     if classes is not None and np.issubdtype(y.dtype, np.integer) and isinstance(pos_label, (int, np.integer)):
         pos_name = list(classes)[int(pos_label)]
     runs = dict(scores) if isinstance(scores, Mapping) else {None: scores}
-    fig, ax = new_axes(ax, (4.8, 4.4))
+    fig, ax = new_axes(ax, (7.4, 4.4))
     for i, (name, s) in enumerate(runs.items()):
         s = np.asarray(to_numpy(s), dtype=float)
         if s.ndim == 2:
@@ -168,8 +172,8 @@ def roc_curve(
     ax.set_aspect("equal")
     ax.set_xlabel("False positive rate")
     ax.set_ylabel("True positive rate")
-    ax.set_title(f"{title} (positive class: {pos_name})")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(f"{title}{f' — {model}' if model else ''} (positive class: {pos_name})")
+    legend_outside(ax, fontsize="small")
     return fig
 
 
@@ -182,7 +186,7 @@ def compare_runs(
     """Grouped bars: one group per metric, one bar per run (e.g. ``{"lstm": report, "lstm_attention": report}``).
 
     Each value is a dict/Series of metrics (``evaluate``'s report, or the ``metrics.json`` summary);
-    the value is written on each bar.
+    the value is written on each bar; the legend sits right of the panel.
     """
     if not metrics:
         raise ValueError("compare_runs needs at least one run: metrics is empty")
@@ -197,7 +201,7 @@ def compare_runs(
             raise ValueError(f"run {name!r} has no metric(s) {missing}; it has {sorted(map(str, report))}. "
                              f"Pass keys= that every run has")
         table[name] = [float(report[k]) if report[k] is not None else np.nan for k in keys]
-    fig, ax = new_axes(ax, (1.8 + 1.6 * len(keys), 3.8))
+    fig, ax = new_axes(ax, (3.2 + 1.6 * len(keys), 3.8))
     n = len(table)
     width = 0.8 / n
     xs = np.arange(len(keys))
@@ -209,6 +213,6 @@ def compare_runs(
     ax.set_ylabel("Score (0–1)")
     ax.set_xlabel("Metric")
     ax.set_title(title)
-    ax.legend(title="run", fontsize="small", loc="lower right")
+    legend_outside(ax, title="run", fontsize="small")
     return fig
 
