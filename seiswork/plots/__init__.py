@@ -9,7 +9,8 @@ seaborn look; importing this module changes no global style.
 
 Units on the axes: time in s (samples when no sampling rate is known), frequency in Hz (cycles/sample
 without a sampling rate), amplitudes in ``unit`` (``"counts"`` by default; pass ``unit="z-score"`` for
-preprocessed events).
+preprocessed events). Envelopes and spectra use log amplitude axes, spectra a log frequency axis; legends sit
+outside the panels.
 
 Home of each figure: :mod:`~seiswork.plots.style` (theme, axes, saving), :mod:`~seiswork.plots.data`
 (class counts, event lengths), :mod:`~seiswork.plots.fans` (fan charts of envelopes, waveforms and

@@ -52,7 +52,7 @@ def augmentation_before_after(
         ax.semilogy(f, sb[:, j], color="0.55", lw=1.0, label="before")
         ax.semilogy(f, sa[:, j], color=color, lw=1.0, alpha=0.85, label="after")
         ax.set_title(f"{ch} — magnitude spectrum (fft_size={fft_size})", fontsize="medium")
-        ax.set_ylabel(f"Magnitude ({unit})")
+        ax.set_ylabel(f"Relative amplitude ({unit})")
         if j == c - 1:
             axs[j, 0].set_xlabel(xlabel)
             axs[j, 1].set_xlabel(flabel)

@@ -256,7 +256,8 @@ def class_medians(
     qs = [0.5]
     if band is not None:
         if len(band) != 2 or not 0 <= band[0] < 0.5 < band[1] <= 1:
-            raise ValueError(f"band must be (low, high) quantiles with low < 0.5 < high, e.g. (0.25, 0.75); got {band!r}")
+            raise ValueError(f"band must be (low, high) quantiles with low < 0.5 < high, e.g. (0.25, 0.75); "
+                             f"got {band!r}")
         qs += [float(band[0]), float(band[1])]
     c = len(channels)
     fig, axs = new_grid(axes, 1, c, (3.8 * c + 1.8, 3.4), sharex=True, sharey=True)
