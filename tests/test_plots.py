@@ -152,7 +152,7 @@ def test_nanquantile_matches_numpy_including_all_nan_columns():
 
 def test_fan_chart_median_equals_nanmedian_on_unequal_nan_padded_events():
     events, labels, _ = make_seed_events(n=12)
-    fig = plots.fan_chart(events, labels, sampling_rate=100.0)
+    fig = plots.fan_chart(events, labels, sampling_rate=100.0, domain="time")
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * 3  # classes x channels
     stack = _stack_with_nan(events)
@@ -175,7 +175,7 @@ def test_fan_chart_band_edges_are_the_quantiles():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 64, 3)).astype(np.float32)
     labels = np.array(["a"] * 40)
-    fig = plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.75, 0.9))
+    fig = plots.fan_chart(x, labels, quantiles=(0.1, 0.25, 0.75, 0.9), domain="time")
     ax = fig.axes[0]
     outer = ax.collections[0]
     # the outer band polygon spans from the 10% quantile to the 90% quantile
@@ -225,7 +225,7 @@ def test_fan_chart_frequency_domain_on_raw_nan_padded_events():
 def test_fan_chart_accepts_torch_tensors():
     torch = pytest.importorskip("torch")
     x = torch.randn(6, 50, 3)
-    fig = plots.fan_chart(x, np.array(["a", "b"] * 3))
+    fig = plots.fan_chart(x, np.array(["a", "b"] * 3), domain="time")
     (median,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "median"]
     np.testing.assert_allclose(median.get_ydata(), np.median(x.numpy()[0::2, :, 0], axis=0), rtol=1e-6)
 
@@ -245,6 +245,123 @@ def test_fan_chart_rejects_bad_inputs():
         plots.fan_chart([pd.DataFrame({"Z": [1.0], "N": [1.0]})], ["a"])
     with pytest.raises(ValueError, match="sampling_rate"):
         plots.fan_chart(x, labels, sampling_rate=-1)
+
+
+def _weak_p_strong_s(n=24, sr=100.0, seconds=10.0, seed=6):
+    """Events (n, time, 3) of noise, then P at 2-3 s (amplitude 1, mostly Z), then S at 5-6 s (amplitude 4
+    on the horizontals, 2.5 on Z): what an envelope must show and a signed median cannot."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.05 * rng.normal(size=(n, t.size, 3))
+    p = (t >= 2) & (t < 3)
+    s = (t >= 5) & (t < 6)
+    x[:, p, :] += rng.normal(size=(n, p.sum(), 3)) * np.array([1.0, 0.3, 0.3])
+    x[:, s, :] += rng.normal(size=(n, s.sum(), 3)) * np.array([2.5, 4.0, 4.0])
+    return x.astype(np.float32), t
+
+
+def _legends_clear_of_axes(fig):
+    """Every legend's box lies outside every panel (drawn first, so the boxes are final)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert legends, "the figure has no legend"
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent(renderer)), f"legend covers panel {ax.get_title()!r}"
+
+
+def test_envelope_fan_chart_shows_weak_p_and_strong_s():
+    x, t = _weak_p_strong_s()
+    fig = plots.fan_chart(x, np.array(["quake"] * len(x)), sampling_rate=100.0)  # envelope is the default
+    ax_z, ax_n = fig.axes[0], fig.axes[1]
+    assert ax_z.get_yscale() == "log" and "RMS envelope" in ax_z.get_ylabel()
+    assert ax_z.get_xlabel() == "Time (s)" and "0.5 s" in fig._suptitle.get_text()
+    for ax in (ax_z, ax_n):
+        (median,) = [ln for ln in ax.lines if ln.get_label() == "median"]
+        y = median.get_ydata()
+        assert np.all(np.isfinite(y)) and np.all(y > 0)
+        noise, p, s = (y[(t >= a) & (t < b)].mean() for a, b in ((0.5, 1.5), (2.3, 2.7), (5.3, 5.7)))
+        assert s > 2 * p and p > 2 * noise
+    # the signed view of the same data has a median that averages to ~0 over the S window: the phases cancel
+    signed = plots.fan_chart(x, np.array(["quake"] * len(x)), sampling_rate=100.0, domain="time")
+    (median,) = [ln for ln in signed.axes[1].lines if ln.get_label() == "median"]
+    assert abs(median.get_ydata()[(t >= 5) & (t < 6)].mean()) < 0.1 * s
+
+
+def test_rms_envelope_values_and_nan_padding():
+    x = np.full((100, 2), 2.0)
+    x[:, 1] = np.where(np.arange(100) % 2, 3.0, -3.0)  # RMS 3 whatever the sign
+    x[90:] = np.nan
+    env = plots.rms_envelope(x, 10)
+    assert env.shape == (100, 2) and env.dtype == np.float32
+    np.testing.assert_allclose(env[:90, 0], 2.0, rtol=1e-6)
+    np.testing.assert_allclose(env[5:85, 1], 3.0, rtol=1e-6)
+    assert np.isnan(env[90:]).all()
+    batch = plots.rms_envelope(np.stack([x, 2 * x]), 10)
+    np.testing.assert_allclose(batch[1], 2 * env, rtol=1e-6, equal_nan=True)
+    with pytest.raises(ValueError, match="window"):
+        plots.rms_envelope(x, 0)
+    with pytest.raises(ValueError, match="envelope_window"):
+        plots.fan_chart(x[None, :, :1], ["a"], channels=("Z",), envelope_window=-1)
+
+
+def test_spectrum_fan_chart_is_log_log_without_dc_and_says_relative_amplitude():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(9, 256, 3)).astype(np.float32)
+    fig = plots.fan_chart(x, np.array(["a", "b", "c"] * 3), sampling_rate=50.0, domain="frequency", fft_size=64)
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert ax.get_xlim()[0] == pytest.approx(50.0 / 64)  # starts at the first bin above 0 Hz
+        for band in ax.collections:
+            assert band.get_paths()[0].vertices[:, 0].min() > 0  # no band reaches 0 Hz
+    assert "Magnitude" not in fig.axes[0].get_ylabel() and "Relative amplitude" in fig.axes[0].get_ylabel()
+    assert "0 Hz not shown" in fig._suptitle.get_text()
+
+
+def test_class_medians_overlays_classes_per_channel():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(12, 256, 3)).astype(np.float32)
+    labels = np.array(["earthquake", "explosion"] * 6)
+    fig = plots.class_medians(x, labels, sampling_rate=100.0, fft_size=64)
+    assert len(fig.axes) == 3
+    ax_n = fig.axes[1]
+    assert ax_n.get_title() == "N" and ax_n.get_xlabel() == "Frequency (Hz)"
+    assert ax_n.get_xscale() == "log" and ax_n.get_yscale() == "log"
+    lines = {ln.get_label(): ln for ln in ax_n.lines}
+    assert set(lines) == {"earthquake (n=6)", "explosion (n=6)"}
+    spectra = plots.magnitude_spectrum(x[labels == "explosion"], fft_size=64)
+    np.testing.assert_allclose(lines["explosion (n=6)"].get_ydata(), np.median(spectra[:, :, 1], axis=0), rtol=1e-6)
+    assert len(ax_n.collections) == 2  # one quartile band per class
+    _legends_clear_of_axes(fig)
+    env = plots.class_medians(x, labels, sampling_rate=100.0, domain="envelope", band=None)
+    assert env.axes[0].get_xlabel() == "Time (s)" and env.axes[0].get_yscale() == "log"
+    assert len(env.axes[0].collections) == 0
+    with pytest.raises(ValueError, match="band"):
+        plots.class_medians(x, labels, band=(0.6, 0.9))
+
+
+def test_legends_do_not_cover_data():
+    events, labels, _ = make_seed_events(n=8)
+    x, _ = _weak_p_strong_s(n=6)
+    figures = [
+        plots.learning_curves(_history()),
+        plots.compare_runs({"lstm": {"accuracy": 0.9, "balanced_accuracy": 0.88, "macro_f1": 0.87}}),
+        plots.lengths_histogram(events, sampling_rate=100.0, labels=labels),
+        plots.fan_chart(x, np.array(["a", "b"] * 3), sampling_rate=100.0),
+        plots.roc_curve(np.array([0, 1] * 5), np.linspace(0, 1, 10)),
+        plots.class_counts({"train": ["a", "b", "b"], "test": ["a", "b"]}),
+    ]
+    for fig in figures:
+        _legends_clear_of_axes(fig)
+
+
+def test_confusion_matrix_and_roc_titles_name_the_model():
+    cm = plots.confusion_matrix(np.array([[8, 2], [1, 9]]), CLASSES, model="lstm_attention").axes[0]
+    assert cm.get_title() == "Confusion matrix — lstm_attention (n=20)"
+    roc = plots.roc_curve(np.array([0, 1, 0, 1]), [0.1, 0.9, 0.3, 0.6], classes=CLASSES, model="lstm").axes[0]
+    assert roc.get_title() == "ROC curve — lstm (positive class: explosion)"
 
 
 # ------------------------------------------------------------------------------------------ augmentation
