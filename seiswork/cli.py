@@ -92,6 +92,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
           f"balanced accuracy {report['balanced_accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}, "
           f"ROC-AUC {report['roc_auc']:.4f}")
     print(report["per_class"].round(4).to_string())
+    from seiswork.training.report import report_table
+
+    print("beside the physics baselines on the same test part:")
+    print(report_table({study.model: report, **report["baselines"]}).round(4).to_string())
     print(f"wrote {out / 'best.pt'}, {out / 'history.csv'}, {out / 'metrics.json'}")
     return 0
 

@@ -81,6 +81,7 @@ class Study:
     val_ratio: float = _p(0.15, "fraction of the training part used for early stopping and model selection")
     seed: int = _p(0, "seed of the split, augmentations, shuffling, dropout and initial weights")
     run_dir: str | None = _p(None, "run folder; None: runs/interactive (notebooks) or a new folder (commands)")
+    sampling_rate: float | None = _p(None, "Hz; None: from the data's metadata (needed when the data has none)")
     fft_size: int = _p(512, "FFT segment length in samples (fft_size // 2 + 1 frequency bins)")
     augment: bool = _p(True, "augment training batches (TimeShift, AddNoise, AmplitudeScale, TimeStretch)")
     model: str = _p("lstm", "model name: lstm or lstm_attention")
@@ -126,6 +127,8 @@ class Study:
 
         if self.model not in MODELS:
             raise StudyError("model", f"unknown model {self.model!r}; choose one of {', '.join(sorted(MODELS))}")
+        if self.sampling_rate is not None:
+            put("sampling_rate", _real("sampling_rate", self.sampling_rate, low=0.0, open_low=True))
         if self.run_dir is not None:
             put("run_dir", os.fspath(self.run_dir))
 
@@ -199,7 +202,7 @@ class Study:
             elif f.name == "channels":
                 parser.add_argument(flag, dest=f.name, nargs="+", default=list(default), metavar="NAME", help=text)
             else:
-                kind = type(default) if default is not None else str
+                kind = type(default) if default is not None else (float if f.name == "sampling_rate" else str)
                 parser.add_argument(flag, dest=f.name, type=kind, default=default, help=text)
 
     @classmethod

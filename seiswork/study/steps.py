@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import numpy as np
 from typing import Any
 
 import seiswork
@@ -15,8 +17,8 @@ from seiswork.runs import prepare_run_dir
 from seiswork.study import cache
 from seiswork.study.config import Study
 
-__all__ = ["run_folder", "prepare_data", "make_pipelines", "input_shape", "make_model", "model_dir", "train_model",
-           "test_model", "run_training"]
+__all__ = ["run_folder", "prepare_data", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
+           "train_model", "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
 
@@ -61,6 +63,7 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
     if events is None:
         paths = [str(p) for p in study.resolved_data_paths()] if study.data_paths else None
         events = seiswork.load_events(paths, channels=study.channels)
+    _check_one_rate(events.meta, study)
     adapter = seiswork.WaveformDataAdapter(events, events.labels, channels=study.channels,
                                            test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed)
     if run is not None:
@@ -68,6 +71,44 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
         adapter.save(run / PREPROCESSED)
         cache.write_fingerprint(run / FINGERPRINT, _fingerprint(study))
     return adapter
+
+
+def _rates(meta: Any) -> dict[float, list[str]]:
+    """Known sampling rates (Hz) of the loaded events -> the files holding them."""
+    if meta is None or "sampling_rate" not in meta:
+        return {}
+    known = meta.dropna(subset=["sampling_rate"])
+    sources = known["source"] if "source" in known else ["?"] * len(known)
+    out: dict[float, list[str]] = {}
+    for rate, source in zip(known["sampling_rate"].astype(float), sources):
+        out.setdefault(rate, [])
+        if str(source) not in out[rate]:
+            out[rate].append(str(source))
+    return out
+
+
+def _check_one_rate(meta: Any, study: Study) -> None:
+    """Refuse events of several sampling rates: trimmed to one length they would span different durations."""
+    rates = _rates(meta)
+    if study.sampling_rate is not None:
+        rates.setdefault(study.sampling_rate, [])
+    if len(rates) > 1:
+        listed = "; ".join(f"{rate:g} Hz: {', '.join(files) or 'sampling_rate parameter'}"
+                           for rate, files in sorted(rates.items()))
+        raise ValueError(f"the events have several sampling rates ({listed}); one length in samples would then "
+                         "mean different durations. Resample the files to one rate first (e.g. "
+                         "scipy.signal.resample_poly or ObsPy's Trace.resample) or study them separately")
+
+
+def sampling_rate(study: Study, adapter: Any) -> float:
+    """The events' sampling rate in Hz: ``study.sampling_rate``, else the one their metadata records."""
+    if study.sampling_rate is not None:
+        return study.sampling_rate
+    rates = _rates(getattr(adapter, "meta", None))
+    if len(rates) != 1:
+        raise ValueError("the sampling rate of the data is not recorded in its metadata: set the study parameter "
+                         "sampling_rate (Hz), e.g. -p sampling_rate 100 or --sampling-rate 100")
+    return next(iter(rates))
 
 
 def make_pipelines(study: Study, augmentation: str | os.PathLike | None = None, from_run: bool = True):
@@ -118,9 +159,12 @@ def train_model(study: Study, model: Any, adapter: Any, pipelines: tuple[Any, An
 
 
 def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
-               out: str | os.PathLike | None = None) -> dict[str, Any]:
+               out: str | os.PathLike | None = None, baselines: dict[str, Any] | None = None) -> dict[str, Any]:
     """The test report of the trained model (the test part is used here only), written to
-    ``out/metrics.json`` (default :func:`model_dir`) with the study's parameters and how training ended."""
+    ``out/metrics.json`` (default :func:`model_dir`) with the study's parameters, how training ended and the
+    headline metrics of ``baselines`` (reports of :func:`test_baselines`) on the same test part."""
+    from seiswork.training.report import HEADLINE_METRICS
+
     report = seiswork.evaluate(result.model, adapter.dataset("test"), transform=eval_transform,
                                device=result.device, classes=[str(c) for c in adapter.classes])
     folder = Path(out) if out is not None else model_dir(study)
@@ -129,8 +173,35 @@ def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
         "best_val_macro_f1": result.best_score, "device": str(result.device),
         "n_train": len(adapter.dataset("train")), "n_val": len(adapter.dataset("val")),
         "n_test": report["n_samples"]}, "study": study.to_dict(),
-        "data": [str(p) for p in _data_paths(study)]})
+        "data": [str(p) for p in _data_paths(study)],
+        "baselines": {name: {k: r[k] for k in HEADLINE_METRICS} for name, r in (baselines or {}).items()}})
     return report
+
+
+def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """The physics baselines (:mod:`seiswork.baseline`) fitted on the train and validation parts and scored on
+    the same test part as the networks; each report goes to ``<run>/baseline_<kind>/metrics.json`` (or
+    ``out``), so run summaries and comparison figures show them beside every model."""
+    from seiswork.baseline import BASELINES, make_baseline
+    from seiswork.training.report import classification_report
+
+    fs = sampling_rate(study, adapter)
+    fit_parts = [adapter.dataset(part) for part in ("train", "val")]
+    x_fit = np.concatenate([d.x for d in fit_parts])
+    y_fit = np.concatenate([d.y for d in fit_parts])
+    test = adapter.dataset("test")
+    classes = [str(c) for c in adapter.classes]
+    reports = {}
+    for kind in BASELINES:
+        model = make_baseline(kind, fs, seed=study.seed).fit(x_fit, y_fit)
+        probabilities = np.zeros((len(test.y), len(classes)))
+        probabilities[:, model.classes_] = model.predict_proba(test.x)  # a class absent from training: 0
+        report = classification_report(probabilities, np.asarray(test.y), classes)
+        folder = Path(out) / f"baseline_{kind}" if out is not None else run_folder(study) / f"baseline_{kind}"
+        seiswork.save_metrics(report, folder / "metrics.json", extra={
+            "baseline": kind, "sampling_rate": fs, "n_fit": len(y_fit), "study": study.to_dict()})
+        reports[f"baseline_{kind}"] = report
+    return reports
 
 
 def run_training(study: Study, out: str | os.PathLike, resume: bool = False, overwrite: bool = False,
@@ -139,6 +210,7 @@ def run_training(study: Study, out: str | os.PathLike, resume: bool = False, ove
     model, fit, test report. Returns the report. Used by ``python -m seiswork train``."""
     out = Path(out)
     adapter = prepare_data(study, use_cache=False, verbose=verbose)
+    sampling_rate(study, adapter)  # known before training, since the baselines need it
     pipelines = make_pipelines(study, from_run=False)
     train, val, test = (adapter.dataset(part) for part in ("train", "val", "test"))
     seq_len, features = input_shape(pipelines[1], train)
@@ -151,4 +223,5 @@ def run_training(study: Study, out: str | os.PathLike, resume: bool = False, ove
         print(seiswork.model_summary(model, (1, seq_len, features)))
     result = train_model(study, model, adapter, pipelines, out=out, resume=resume, overwrite=overwrite,
                          progress=progress)
-    return test_model(study, result, adapter, pipelines[1], out=out)
+    baselines = test_baselines(study, adapter, out=out)
+    return {**test_model(study, result, adapter, pipelines[1], out=out, baselines=baselines), "baselines": baselines}

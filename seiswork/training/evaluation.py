@@ -79,4 +79,5 @@ def evaluate(
     classes = [str(c) for c in classes] if classes is not None else [str(i) for i in range(n_classes)]
     if len(classes) != n_classes:
         raise ValueError(f"{len(classes)} class names {classes} for a model with {n_classes} outputs")
-    return classification_report(logits, labels, classes)
+    probabilities = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+    return classification_report(probabilities, labels, classes)

@@ -10,21 +10,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seiswork.paths import atomic_write
 from seiswork.training.metrics import epoch_metrics
 
-__all__ = ["classification_report", "report_to_json", "save_metrics"]
+__all__ = ["classification_report", "report_table", "report_to_json", "save_metrics", "HEADLINE_METRICS"]
+
+#: the metrics that tables and summaries show, in order
+HEADLINE_METRICS = ("balanced_accuracy", "macro_f1", "accuracy", "roc_auc")
 
 
-def classification_report(logits: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
-    """The report dict of :func:`seiswork.evaluate` from logits ``(n, K)`` and labels ``(n,)`` (scikit-learn)."""
+def classification_report(probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """The report dict of :func:`seiswork.evaluate` from class probabilities ``(n, K)`` and labels ``(n,)``
+    (scikit-learn); the same for a network and for the baselines (``predict_proba``)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
-    n_classes = logits.shape[1]
-    probabilities = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-    predictions = logits.argmax(1).astype(np.int64)
+    n_classes = probabilities.shape[1]
+    predictions = probabilities.argmax(1).astype(np.int64)
     ids = list(range(n_classes))
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predictions, labels=ids, zero_division=0)
@@ -49,6 +51,12 @@ def classification_report(logits: np.ndarray, labels: np.ndarray, classes: Seque
         "classes": classes,
         "n_samples": int(len(labels)),
     }
+
+
+def report_table(reports: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per method (network or baseline), the :data:`HEADLINE_METRICS` as columns."""
+    rows = {name: {k: report.get(k) for k in HEADLINE_METRICS} for name, report in reports.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method").astype(float)
 
 
 def report_to_json(report: dict[str, Any], include_predictions: bool = False) -> dict[str, Any]:
