@@ -26,7 +26,7 @@ import json
 import numbers
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ from seiswork.data.preprocess import (
     NAN_POLICIES, TRIMS, PreprocessReport, TransformOP, common_length, fill, interior_gaps, scan,
 )
 from seiswork.data.split import Split, as_groups, group_codes, make_split
+
+if TYPE_CHECKING:
+    from seiswork.data.dataset import WaveformDataset
 
 __all__ = ["WaveformDataAdapter"]
 
@@ -246,7 +249,7 @@ class WaveformDataAdapter:
         n_tr, n_va = len(self.split.train), len(self.split.val)
         return {"train": slice(0, n_tr), "val": slice(n_tr, n_tr + n_va), "test": slice(n_tr + n_va, len(self.kept))}[part]
 
-    def dataset(self, part: str, transform=None):
+    def dataset(self, part: str, transform: Callable | None = None) -> "WaveformDataset":
         """The ``"train"`` (without val), ``"val"`` or ``"test"`` part as a WaveformDataset.
 
         Its ``x``/``y`` are views of this adapter's arrays (no copy), in loaded order, so item ``j``
@@ -257,7 +260,9 @@ class WaveformDataAdapter:
         rows = self._rows(part)
         return WaveformDataset(self.x[rows], self.y[rows], transform=transform, classes=self.classes)
 
-    def get_datasets(self, transform_train=None, transform_test=None):
+    def get_datasets(
+        self, transform_train: Callable | None = None, transform_test: Callable | None = None
+    ) -> tuple["WaveformDataset", "WaveformDataset"]:
         """``(train, test)`` WaveformDatasets with the given transforms (new objects each call, no copies)."""
         return self.dataset("train", transform_train), self.dataset("test", transform_test)
 

@@ -20,7 +20,7 @@ import os
 import struct
 import zipfile
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -163,8 +163,8 @@ def _meta_to_arrays(meta: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def save_npz(
     path: PathLike,
-    events,
-    labels=None,
+    events: Any,
+    labels: Any = None,
     meta: pd.DataFrame | None = None,
     channels: Sequence[str] | None = DEFAULT_CHANNELS,
     *,

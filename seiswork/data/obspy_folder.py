@@ -17,7 +17,7 @@ __all__ = ["read_obspy", "WAVEFORM_SUFFIXES"]
 WAVEFORM_SUFFIXES = (".mseed", ".miniseed", ".sac", ".ms")
 
 
-def read_obspy(folder: Path, catalog, catalog_name: str, channels: tuple[str, ...], label_column: str) -> Part:
+def read_obspy(folder: Path, catalog: str | os.PathLike | pd.DataFrame, catalog_name: str, channels: tuple[str, ...], label_column: str) -> Part:
     if isinstance(catalog, pd.DataFrame):
         table = catalog.reset_index(drop=True)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ class _SafeUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"{module}.{name}")
 
 
-def load_pickle(path: Path, trusted: bool):
+def load_pickle(path: Path, trusted: bool) -> Any:
     """Unpickle ``path``; the safe way unless ``trusted``. Errors name the file and what to do."""
     try:
         with open(path, "rb") as f:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -107,7 +107,7 @@ class PreprocessReport:
 # ----------------------------------------------------------------------------------------------
 
 
-def channels_first(event, index: int, channels: tuple[str, ...]) -> np.ndarray:
+def channels_first(event: pd.DataFrame | np.ndarray, index: int, channels: tuple[str, ...]) -> np.ndarray:
     """The event's channels as an array ``(channel, time)``: a view of the caller's data where possible.
 
     Never written to.  The adapter reads every event twice, so it takes DataFrames and numpy arrays,
@@ -121,7 +121,9 @@ def channels_first(event, index: int, channels: tuple[str, ...]) -> np.ndarray:
     return event_values(event, channels, f"event {index}").T
 
 
-def scan(events, channels: tuple[str, ...], drop_nan: bool):
+def scan(
+    events: Sequence, channels: tuple[str, ...], drop_nan: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """Each event's valid range ``[first, stop)`` and raw length, and the events with NaN inside that range.
 
     With ``drop_nan`` the range excludes the leading and trailing rows in which any channel is NaN or
@@ -158,7 +160,10 @@ def scan(events, channels: tuple[str, ...], drop_nan: bool):
     return first, stop, raw_len, gaps
 
 
-def interior_gaps(events, gaps, first, stop, report: PreprocessReport, *, channels, nan_policy: str, max_gap: int):
+def interior_gaps(
+    events: Sequence, gaps: list[int], first: np.ndarray, stop: np.ndarray, report: PreprocessReport, *,
+    channels: tuple[str, ...], nan_policy: str, max_gap: int,
+) -> tuple[np.ndarray, dict[int, int]]:
     """Apply ``nan_policy`` to events with NaN inside their valid range: ``(keep mask, {event: samples to fill})``."""
     keep = np.ones(len(first), dtype=bool)
     to_fill: dict[int, int] = {}
@@ -194,7 +199,9 @@ def interior_gaps(events, gaps, first, stop, report: PreprocessReport, *, channe
     return keep, to_fill
 
 
-def common_length(valid_len, keep, length, report: PreprocessReport, *, trimming: bool):
+def common_length(
+    valid_len: np.ndarray, keep: np.ndarray, length: int | None, report: PreprocessReport, *, trimming: bool
+) -> tuple[np.ndarray, int]:
     """``(kept event indices, common length)``; drops events shorter than a fixed ``length``."""
     idx = np.flatnonzero(keep)
     if len(idx) == 0:
@@ -232,8 +239,8 @@ def common_length(valid_len, keep, length, report: PreprocessReport, *, trimming
 
 
 def fill(
-    events, kept, first, stop, to_fill, L: int, report: PreprocessReport, *,
-    channels, transforms: TransformOP, trim: str, eps: float,
+    events: Sequence, kept: np.ndarray, first: np.ndarray, stop: np.ndarray, to_fill: dict[int, int], L: int,
+    report: PreprocessReport, *, channels: tuple[str, ...], transforms: TransformOP, trim: str, eps: float,
 ) -> np.ndarray:
     """Pass 2: the ``kept`` events, in that order, cut to ``L`` samples and z-scored, as float32 ``(n, L, channel)``.
 

@@ -8,6 +8,7 @@ then validation from the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ class Split:
         return f"Split(train={len(self.train)}, val={len(self.val)}, test={len(self.test)})"
 
 
-def as_groups(groups, n_events: int) -> np.ndarray | None:
+def as_groups(groups: Any, n_events: int) -> np.ndarray | None:
     """Event ids as an array, or None.  Missing ids (None/NaN/"") stay missing: those events get a group each."""
     if groups is None:
         return None
@@ -57,7 +58,9 @@ def group_codes(groups: np.ndarray | None, n: int) -> np.ndarray:
 
 
 
-def split_part(y: np.ndarray, codes: np.ndarray, ratio: float, seed: int, what: str, names: np.ndarray):
+def split_part(
+    y: np.ndarray, codes: np.ndarray, ratio: float, seed: int, what: str, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(keep, take)`` with ``take`` ~ ``ratio`` of the events, stratified by ``y``, grouped by ``codes``.
 
     Without real groups (every event its own group) this is sklearn's
