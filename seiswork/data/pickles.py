@@ -129,10 +129,12 @@ def _select_channels(source: str, events: list, channels: tuple[str, ...]) -> li
                 f"{source}: event {i} is a {type(df).__name__}, not a pandas DataFrame; pickled DataFrames are a tuple "
                 f"(events, labels) with events a list of DataFrames with columns {list(channels)}"
             )
-        values = event_values(df, channels, f"{source}: event {i}")
-        # the common case, a frame of exactly the channels, is kept as it is: nothing selected, no copy
-        exact = df.columns.equals(columns) and all(isinstance(t, np.dtype) and t.kind in "fiu" for t in df.dtypes)
-        sel = df if exact else pd.DataFrame(values, columns=columns, index=df.index, copy=False)
+        values = df.to_numpy() if df.columns.equals(columns) else None
+        if values is not None and values.dtype.kind in "fiu":
+            sel = df  # the common case: a frame of exactly the channels is kept as it is, no copy
+        else:
+            values = event_values(df, channels, f"{source}: event {i}")
+            sel = pd.DataFrame(values, columns=columns, index=df.index, copy=False)
         if len(values) == 0:
             raise ValueError(f"{source}: event {i} has no samples; remove it")
         if values.dtype.kind == "f" and np.isnan(values).all():
