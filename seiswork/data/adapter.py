@@ -26,7 +26,7 @@ import json
 import numbers
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -87,13 +87,13 @@ class WaveformDataAdapter:
     def __init__(
         self,
         events: Sequence[pd.DataFrame | np.ndarray],
-        labels=None,
+        labels: Any = None,
         channels: Sequence[str] = DEFAULT_CHANNELS,
         transforms: TransformOP | None = TransformOP.DROP_NAN | TransformOP.TRIMMING | TransformOP.ZSCORE,
         test_ratio: float = 0.3,
         val_ratio: float = 0.1,
         seed: int = 0,
-        groups=None,
+        groups: Any = None,
         meta: pd.DataFrame | None = None,
         length: int | None = None,
         min_length: int = 100,
