@@ -13,6 +13,7 @@ from seiswork import WaveformDataAdapter, load_events, save_npz
 from seiswork.data.events import (
     as_labels,
     channel_names,
+    check_has_data,
     check_sampling_rate,
     event_array,
     event_values,
@@ -102,6 +103,14 @@ def test_every_caller_uses_the_one_conversion(tmp_path):
         WaveformDataAdapter(events, labels, verbose=False)
     with pytest.raises(ValueError, match=core):
         stack_events(events, ZNE)
+
+
+def test_check_has_data_names_counts_and_lists():
+    check_has_data("f", [3, 2], [True, True], "fix")
+    with pytest.raises(ValueError, match=r"^f: event 1 has no samples \(2 such: 1, 3\); fix$"):
+        check_has_data("f", [3, 0, 2, 0], [True, False, True, True], "fix")
+    with pytest.raises(ValueError, match=r"^w\.hdf5: trace 2 \(b\$2\) is all NaN \(1 such: 2\); remove it$"):
+        check_has_data("w.hdf5", [3, 3, 3], [True, True, False], "remove it", what="trace", names=["a", "b$1", "b$2"])
 
 
 # ---------------------------------------------------------------- the plots' helpers (event-layer contract)

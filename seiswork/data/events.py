@@ -29,6 +29,7 @@ __all__ = [
     "as_labels",
     "label_names",
     "finite_rows",
+    "check_has_data",
     "check_sampling_rate",
     "head_list",
 ]
@@ -186,6 +187,27 @@ def finite_rows(a: np.ndarray) -> np.ndarray:
         return a[:0]
     idx = np.flatnonzero(ok)
     return a[idx[0] : idx[-1] + 1]
+
+
+def check_has_data(
+    source: str,
+    lengths: Sequence[int] | np.ndarray,
+    has_data: Sequence[bool] | np.ndarray,
+    fix: str,
+    what: str = "event",
+    names: Sequence[str] | None = None,
+) -> None:
+    """Raise when an event has no samples (``lengths``) or nothing but NaN (``has_data`` false).
+
+    The message names the first such event (with its name from ``names``), counts them, lists up to
+    ten and ends with ``fix``; the readers call this once per file.
+    """
+    for bad, problem in ((np.flatnonzero(np.asarray(lengths) <= 0), "has no samples"),
+                         (np.flatnonzero(~np.asarray(has_data, dtype=bool)), "is all NaN")):
+        if len(bad):
+            first = int(bad[0])
+            label = f"{what} {first}" + (f" ({names[first]})" if names is not None else "")
+            raise ValueError(f"{source}: {label} {problem} ({len(bad)} such: {head_list(bad)}); {fix}")
 
 
 # ---------------------------------------------------------------------------------------------- labels

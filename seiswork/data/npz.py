@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, event_values, frames
+from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, check_has_data, event_values, frames
 from seiswork.data.eventset import CONVERT_HINT, EventSet, Part, rename_clashes
 from seiswork.paths import atomic_write
 
@@ -233,22 +233,14 @@ def save_npz(
     return write_npz(path, out, overwrite=overwrite, compress=compress)
 
 
-def _check_nan_concat(source: str, data: np.ndarray, offsets: np.ndarray) -> None:
+def _check_has_data(source: str, data: np.ndarray, offsets: np.ndarray) -> None:
     """Raise for empty or all-NaN events in a concatenated ``(total_time, channel)`` array."""
     lengths = np.diff(offsets)
-    if (lengths <= 0).any():
-        bad = np.flatnonzero(lengths <= 0)
-        raise ValueError(f"{source}: event {int(bad[0])} has no samples ({len(bad)} such events); remove them")
-    if data.dtype.kind != "f" or len(data) == 0:
-        return
-    finite_row = ~np.isnan(data).all(axis=1)
-    has_data = np.logical_or.reduceat(finite_row, offsets[:-1])
-    if not has_data.all():
-        bad = np.flatnonzero(~has_data)
-        raise ValueError(
-            f"{source}: event {int(bad[0])} is all NaN ({len(bad)} such events: {bad[:10].tolist()}); "
-            f"remove them or pick other channels"
-        )
+    has_data = np.ones(len(lengths), dtype=bool)
+    if (lengths > 0).all() and data.dtype.kind == "f" and len(data):
+        # one pass over the whole array: a row with data, then any such row per event
+        has_data = np.logical_or.reduceat(~np.isnan(data).all(axis=1), offsets[:-1])
+    check_has_data(source, lengths, has_data, "remove them or pick other channels")
 
 
 def read_events_npz(path: Path, channels: tuple[str, ...]) -> Part:
@@ -288,7 +280,7 @@ def read_events_npz(path: Path, channels: tuple[str, ...]) -> Part:
     idx = [file_channels.index(c) for c in channels]
     if idx != list(range(len(file_channels))):
         data = np.ascontiguousarray(data[:, idx])  # one vectorised take, then views per event
-    _check_nan_concat(str(path), data, offsets)
+    _check_has_data(str(path), data, offsets)
     labels = as_labels(z["labels"], n, str(path))
     events = frames((data[a:b] for a, b in zip(offsets[:-1], offsets[1:])), channels)
     meta_df = pd.DataFrame({"label": labels})

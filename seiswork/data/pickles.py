@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seiswork.data.events import as_labels, event_values
+from seiswork.data.events import as_labels, check_has_data, event_values
 from seiswork.data.eventset import CONVERT_HINT, Part, rename_clashes
 
 __all__ = ["UnsafePickleError", "SAFE_PICKLE_GLOBALS", "load_pickle", "read_pickled_frames"]
@@ -122,7 +122,7 @@ def load_pickle(path: Path, trusted: bool) -> Any:
 def _select_channels(source: str, events: list, channels: tuple[str, ...]) -> list:
     """Each event as a DataFrame with only ``channels``; errors name the event and its columns."""
     columns = pd.Index(list(channels))
-    out = []
+    out, lengths, has_data = [], [], []
     for i, df in enumerate(events):
         if not isinstance(df, pd.DataFrame):
             raise ValueError(
@@ -135,11 +135,10 @@ def _select_channels(source: str, events: list, channels: tuple[str, ...]) -> li
         else:
             values = event_values(df, channels, f"{source}: event {i}")
             sel = pd.DataFrame(values, columns=columns, index=df.index, copy=False)
-        if len(values) == 0:
-            raise ValueError(f"{source}: event {i} has no samples; remove it")
-        if values.dtype.kind == "f" and np.isnan(values).all():
-            raise ValueError(f"{source}: event {i} is all NaN in channels {list(channels)}; remove it")
+        lengths.append(len(values))
+        has_data.append(values.dtype.kind != "f" or not np.isnan(values).all())
         out.append(sel)
+    check_has_data(source, lengths, has_data, f"remove them or pick channels other than {list(channels)}")
     return out
 
 

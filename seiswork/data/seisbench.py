@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seiswork.data.events import COMPONENT_ALIASES, as_labels, frames
+from seiswork.data.events import COMPONENT_ALIASES, as_labels, check_has_data, frames
 from seiswork.data.eventset import Part, rename_clashes
 
 __all__ = ["seisbench_pairs", "read_seisbench", "HDF5_SUFFIXES"]
@@ -162,12 +162,10 @@ def read_seisbench(h5path: Path, csvpath: Path, channels: tuple[str, ...], label
             block = np.ascontiguousarray(block, dtype=np.float32)
             for k, (i, _) in enumerate(members):
                 arrays[i] = block[k]
-    lengths = np.array([len(a) for a in arrays])
-    if (lengths == 0).any():
-        raise ValueError(f"{h5path}: trace {int(np.flatnonzero(lengths == 0)[0])} has no samples; remove it")
-    for i, a in enumerate(arrays):
-        if np.isnan(a).all():
-            raise ValueError(f"{h5path}: trace {i} ({names[i]}) is all NaN; remove it from {csvpath.name}")
+    check_has_data(
+        str(h5path), [len(a) for a in arrays], [len(a) == 0 or not np.isnan(a).all() for a in arrays],
+        f"remove them from {csvpath.name}", what="trace", names=names,
+    )
     events = frames(arrays, channels)
     meta = pd.DataFrame({"label": labels})
     if "source_id" in table.columns:
