@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from seiswork.preprocess import TransformOP, WaveformDataAdapter
+from seiswork import TransformOP, WaveformDataAdapter
 
 CHANNELS = ["Z", "N", "E"]
 

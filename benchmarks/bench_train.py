@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
-from seiswork.preprocess import WaveformDataAdapter  # noqa: E402
+from seiswork.data.adapter import WaveformDataAdapter  # noqa: E402
 from seiswork.train_command import default_pipelines  # noqa: E402
 from seiswork.training import cpu_threads, evaluate, fit  # noqa: E402
 
@@ -376,7 +376,7 @@ def realdata_section(args) -> None:
     if not REALDATA.is_file():
         print(f"real data: skipped, {REALDATA} not found")
         return
-    from seiswork.io import load_events
+    from seiswork.data.load import load_events
 
     loaded = load_events([REALDATA], verbose=False)
     adapter = WaveformDataAdapter(loaded, seed=0, verbose=False)

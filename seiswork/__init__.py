@@ -15,19 +15,18 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    # io
-    "load_events": "io",
-    "save_npz": "io",
-    "EventSet": "io",
-    "convert": "io",
-    "UnsafePickleError": "io",
-    # preprocess / dataset
-    "TransformOP": "preprocess",
-    "WaveformDataAdapter": "preprocess",
-    "Split": "preprocess",
-    "PreprocessReport": "preprocess",
-    "WaveformDataset": "dataset",
-    "make_loader": "dataset",
+    # data: loading, preprocessing, datasets
+    "load_events": "data.load",
+    "save_npz": "data.npz",
+    "EventSet": "data.eventset",
+    "convert": "data.load",
+    "UnsafePickleError": "data.pickles",
+    "TransformOP": "data.preprocess",
+    "WaveformDataAdapter": "data.adapter",
+    "Split": "data.split",
+    "PreprocessReport": "data.preprocess",
+    "WaveformDataset": "data.dataset",
+    "make_loader": "data.dataset",
     # augmentation and spectrum
     "TimeShift": "augment",
     "AddNoise": "augment",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
 
 
 def _umask() -> int:
@@ -21,7 +22,6 @@ def _publish(tmp: str, path: Path) -> None:
     """Give the temp file ordinary permissions (mkstemp makes it 0600), then rename it into place."""
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
-PROJECT_DIR = PACKAGE_DIR.parent
 
 
 def resources_dir() -> Path:

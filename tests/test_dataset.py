@@ -1,4 +1,4 @@
-"""seiswork.dataset: WaveformDataset items and views, make_loader seeding, per-worker transform streams."""
+"""seiswork.data.dataset: WaveformDataset items and views, make_loader seeding, per-worker transform streams."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from seiswork.dataset import WaveformDataset, make_loader
+from seiswork import WaveformDataset, make_loader
 
 
 def arrays(n=8, length=16, channels=3, seed=0):

@@ -299,7 +299,8 @@ def test_write_default_round_trip_and_no_rewrite(tmp_path, capsys):
 
 
 def test_written_pickle_loads_with_the_safe_loader(tmp_path):
-    io = pytest.importorskip("seiswork.io")
+    from seiswork.data import load as io
+
     path = write_default(tmp_path / "d.pkl", n_events=12, seed=1)
     es = io.load_events(path, verbose=False)  # trusted=False: the restricted unpickler
     events, labels = es

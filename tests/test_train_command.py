@@ -16,12 +16,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_train_main_end_to_end(tmp_path):
-    pytest.importorskip("seiswork.io")
-    pytest.importorskip("seiswork.preprocess")
-    pytest.importorskip("seiswork.augment")
-    pytest.importorskip("seiswork.transforms")
-    synthetic = pytest.importorskip("seiswork.synthetic")
-    from seiswork.io import save_npz
+    from seiswork import synthetic
+    from seiswork.data.npz import save_npz
     from seiswork.cli import train_main
 
     events, labels, meta = synthetic.make_events(n_events=48, seed=0, stations_per_event=1)

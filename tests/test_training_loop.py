@@ -191,10 +191,8 @@ def test_fit_data_errors(data):
 
 
 def test_fit_with_real_dataset_and_pipelines():
-    preprocess = pytest.importorskip("seiswork.preprocess")
-    pytest.importorskip("seiswork.augment")
-    pytest.importorskip("seiswork.transforms")
-    from seiswork.train_command import default_pipelines
+    from seiswork import default_pipelines
+    from seiswork.data import adapter as preprocess
 
     from tests.conftest import make_seed_events
 

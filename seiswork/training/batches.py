@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seiswork.dataset import seed_worker
+from seiswork.data.dataset import seed_worker
 from seiswork.transforms import seed_pipeline
 
 __all__ = ["SHUFFLE", "AUGMENT", "DROPOUT", "Batches", "stream_seed", "permutation", "apply_transform",

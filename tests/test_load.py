@@ -1,4 +1,4 @@
-"""seiswork.io: seed pickles (safe and trusted), .npz round trips, SeisBench HDF5, ObsPy folders, errors."""
+"""seiswork.data.load and its readers: pickled DataFrames (safe and trusted), .npz round trips, SeisBench HDF5, ObsPy folders, errors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import seiswork
-from seiswork.io import EventSet, UnsafePickleError, convert, load_events, save_npz
+from seiswork import EventSet, UnsafePickleError, convert, load_events, save_npz
 from tests.conftest import make_seed_events
 
 
@@ -126,8 +126,8 @@ def test_several_files_concatenated(tmp_path, capsys):
     assert result.meta["source"].tolist() == [str(a)] * 6 + [str(b)] * 4
     assert result.meta["index"].tolist() == list(range(6)) + list(range(4))
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{a}: 6 events (seed pickle)"
-    assert lines[1] == f"{b}: 4 events (seed pickle)"
+    assert lines[0] == f"{a}: 6 events (pickled DataFrames)"
+    assert lines[1] == f"{b}: 4 events (pickled DataFrames)"
     assert lines[2] == "total: 10 events from 2 files"
     assert "explosion: 7 (70.0%)" in lines[4]
 
