@@ -55,7 +55,7 @@ _EXPORTS = {
     "predict": "train",
     "report_to_json": "train",
     "save_metrics": "train",
-    "default_pipelines": "train",
+    "default_pipelines": "transforms",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
