@@ -72,12 +72,14 @@ class Augmentation(nn.Module):
 
     Class attributes: ``params`` (the settings, in constructor order), ``default_p`` (the probability of its
     ``RandomApply`` in the default pipeline; ``None``: not in it), ``order`` (place in the default pipeline and
-    the tuner: the order of application).
+    the tuner: the order of application), ``draw_units`` (the unit of each drawn parameter, for descriptions
+    of a draw; ``"samples"`` is also shown in seconds).
     """
 
     params: tuple[Param, ...] = ()
     default_p: Optional[float] = None
     order: int = 100
+    draw_units: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -38,6 +38,7 @@ class AddNoise(Augmentation):
     )
     default_p = 0.5
     order = 20
+    draw_units = {"snr_db": "dB"}
     bank_size = 2**20
 
     def _restart(self) -> None:

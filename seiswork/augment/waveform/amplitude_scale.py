@@ -23,6 +23,7 @@ class AmplitudeScale(Augmentation):
     )
     default_p = 0.3
     order = 30
+    draw_units = {"scale": "×"}
 
     def _draw(self, batch, length, channels, device):
         return {"scale": uniform(self._generator, batch, self.scale_min, self.scale_max).to(device)}

@@ -26,6 +26,7 @@ class TimeShift(Augmentation):
     )
     default_p = 0.5
     order = 10
+    draw_units = {"shift": "samples"}
 
     def _draw(self, batch, length, channels, device):
         k = math.floor(self.max_shift * length + 1e-9)  # + eps: 0.29 * 100 is 28.999... in floating point

@@ -28,6 +28,7 @@ class TimeStretch(Augmentation):
     )
     default_p = 0.3
     order = 40
+    draw_units = {"rate": "×"}
 
     def _draw(self, batch, length, channels, device):
         return {"rate": uniform(self._generator, batch, self.rate_min, self.rate_max).to(device)}
