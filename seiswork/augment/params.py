@@ -61,6 +61,16 @@ class Param:
     step: float = 0.01
     keyword_only: bool = False
 
+    @classmethod
+    def pair(
+        cls, name: str, default: tuple[float, float], doc: tuple[str, str], **kwargs: Any
+    ) -> tuple["Param", "Param"]:
+        """``name_min`` and ``name_max``: the two ends of a range drawn from (``range_with`` set), sharing
+        every other field (``label`` defaults to ``name``)."""
+        kwargs.setdefault("label", name)
+        low = cls(f"{name}_min", default[0], doc=doc[0], range_with=f"{name}_max", **kwargs)
+        return low, cls(f"{name}_max", default[1], doc=doc[1], **kwargs)
+
     @property
     def numeric(self) -> bool:
         return self.choices is None

@@ -30,12 +30,8 @@ class AddNoise(Augmentation):
     draws a new bank. Noise values are the same on CPU and GPU.
     """
 
-    params = (
-        Param("snr_min", 15.0, unit="dB", doc="lowest signal-to-noise ratio drawn", range_with="snr_max",
-              label="SNR", typical=(-10.0, 60.0), step=0.5),
-        Param("snr_max", 40.0, unit="dB", doc="highest signal-to-noise ratio drawn",
-              label="SNR", typical=(-10.0, 60.0), step=0.5),
-    )
+    params = Param.pair("snr", (15.0, 40.0), ("lowest signal-to-noise ratio drawn", "highest one drawn"),
+                        unit="dB", label="SNR", typical=(-10.0, 60.0), step=0.5)
     default_p = 0.5
     order = 20
     draw_units = {"snr_db": "dB"}

@@ -15,12 +15,8 @@ class AmplitudeScale(Augmentation):
     Params: ``{"scale": float (batch,)}``.
     """
 
-    params = (
-        Param("scale_min", 0.9, low=0.0, low_open=True, unit="factor", doc="smallest factor drawn",
-              range_with="scale_max", label="scale", typical=(0.1, 3.0)),
-        Param("scale_max", 1.1, low=0.0, low_open=True, unit="factor", doc="largest factor drawn",
-              label="scale", typical=(0.1, 3.0)),
-    )
+    params = Param.pair("scale", (0.9, 1.1), ("smallest factor drawn", "largest factor drawn"),
+                        low=0.0, low_open=True, unit="factor", typical=(0.1, 3.0))
     default_p = 0.3
     order = 30
     draw_units = {"scale": "×"}

@@ -19,10 +19,8 @@ class TimeStretch(Augmentation):
     """
 
     params = (
-        Param("rate_min", 0.95, low=0.0, low_open=True, unit="factor", doc="smallest rate drawn (< 1 compresses)",
-              range_with="rate_max", label="rate", typical=(0.5, 2.0)),
-        Param("rate_max", 1.05, low=0.0, low_open=True, unit="factor", doc="largest rate drawn (> 1 stretches)",
-              label="rate", typical=(0.5, 2.0)),
+        *Param.pair("rate", (0.95, 1.05), ("smallest rate drawn (< 1 compresses)", "largest (> 1 stretches)"),
+                    low=0.0, low_open=True, unit="factor", typical=(0.5, 2.0)),
         Param("pad_mode", "reflect", choices=F.PAD_MODES, keyword_only=True,
               doc="how the end of a compressed event is filled"),
     )
