@@ -131,6 +131,13 @@ def test_to_dict_from_dict_through_json():
     state.set("AddNoise", snr_min=0.0, snr_max=10.0)
     again = TunerState.from_dict(json.loads(json.dumps(state.to_dict())))
     assert again == state
+    # a switched-off augmentation keeps its settings, extra ones included, as a RandomApply entry
+    state.set("TimeStretch", enabled=False, p=0.2, rate_min=0.8, rate_max=1.2)
+    state.augmentations["TimeStretch"].extra = {"pad_mode": "zeros"}
+    d = state.to_dict()
+    assert d["disabled"] == [{"type": "RandomApply", "p": 0.2, "transform": {
+        "type": "TimeStretch", "rate_min": 0.8, "rate_max": 1.2, "pad_mode": "zeros"}}]
+    assert TunerState.from_dict(json.loads(json.dumps(d))) == state
     with pytest.raises(ValueError, match="unknown TunerState field"):
         TunerState.from_dict({"sed": 1})
 

@@ -58,8 +58,10 @@ class AugmentationSpec:
         if not (len(numeric) == 1 or (len(numeric) == 2 and numeric[0].range_with == numeric[1].name)):
             return None
         first = numeric[0]
-        lows = [p.low if p.low is not None else p.default for p in numeric]
-        highs = [p.high if p.high is not None else p.default for p in numeric]
+        # no typical span declared: the valid interval, or a unit either side of the defaults where it is open
+        width = max(1.0, *(abs(float(p.default)) for p in numeric))
+        lows = [p.low if p.low is not None else float(p.default) - width for p in numeric]
+        highs = [p.high if p.high is not None else float(p.default) + width for p in numeric]
         slider = first.typical or (min(lows), max(highs))
         label = f"{first.label or first.name} ({first.unit})" if first.unit else (first.label or first.name)
         p = aug.default_p if aug.default_p is not None else RandomApply.params[0].default
