@@ -118,9 +118,9 @@ class AugmentationTuner:
         self.params_text.add_class("seiswork-tuner-params")
 
         self.class_dropdown.observe(self._on_class_change, names="value")
-        self.event_slider.observe(self._on_event_change, names="value")
-        self.seed_box.observe(self._on_seed_change, names="value")
-        self.force_all_box.observe(self._on_force_all_change, names="value")
+        self.event_slider.observe(self._on_field_change("index", int), names="value")
+        self.seed_box.observe(self._on_field_change("seed", int), names="value")
+        self.force_all_box.observe(self._on_field_change("force_all", bool), names="value")
         self.draw_button.on_click(lambda _b: self.new_draw())
         self.save_button.on_click(self._on_save_click)
 
@@ -255,23 +255,16 @@ class AugmentationTuner:
             self._syncing = False
         self._safe_redraw()
 
-    def _on_event_change(self, change: dict) -> None:
-        if self._syncing:
-            return
-        self.state.index = int(change["new"])
-        self._safe_redraw()
+    def _on_field_change(self, field: str, convert: type) -> Any:
+        """The callback of a widget that sets one state field (``index``, ``seed``, ``force_all``)."""
 
-    def _on_seed_change(self, change: dict) -> None:
-        if self._syncing:
-            return
-        self.state.seed = int(change["new"])
-        self._safe_redraw()
+        def changed(change: dict) -> None:
+            if self._syncing:
+                return
+            setattr(self.state, field, convert(change["new"]))
+            self._safe_redraw()
 
-    def _on_force_all_change(self, change: dict) -> None:
-        if self._syncing:
-            return
-        self.state.force_all = bool(change["new"])
-        self._safe_redraw()
+        return changed
 
     def _on_save_click(self, _button: Any) -> None:
         try:
