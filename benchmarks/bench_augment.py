@@ -14,7 +14,7 @@ every event). Rates are samples per CPU second of this process (the machine is s
 is: both sides get one core. ``--wall --threads 2`` measures wall time with torch on both cores against the
 reference as the issue states it (DataLoader without workers: one core); ``--ref-workers 2`` gives the
 reference both cores too. Each rate is the best of ``--repeat`` runs; "x" is batched / per-event numpy.
-The batched side runs after :func:`seiswork.train.retain_freed_memory`, as ``fit`` does (``--no-retain``: off).
+The batched side runs after :func:`seiswork.training.runtime.retain_freed_memory`, as ``fit`` does (``--no-retain``: off).
 On the CPU it runs seiswork's compiled kernels (:mod:`seiswork.kernels`); ``--torch-path`` adds the rates of
 the module-by-module torch code (what CUDA runs) at batch 256, to show what the kernels gain, and
 ``--sequential`` the rates of a plain ``nn.Sequential`` of the same modules at batch 256 (kernels module by
@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch
-from seiswork.train import retain_freed_memory
+from seiswork.training.runtime import retain_freed_memory
 from seiswork.transforms import FFTTransform, Pipeline, ToTensor
 
 SEED_P = {"shift": 0.5, "noise": 0.5, "scale": 0.3, "stretch": 0.3}

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.data.adapter import WaveformDataAdapter  # noqa: E402
-from seiswork.train_command import default_pipelines  # noqa: E402
+from seiswork.transforms import default_pipelines  # noqa: E402
 from seiswork.training import cpu_threads, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"

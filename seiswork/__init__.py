@@ -54,7 +54,7 @@ _EXPORTS = {
     "predict": "training.evaluation",
     "report_to_json": "training.report",
     "save_metrics": "training.report",
-    "default_pipelines": "train_command",
+    "default_pipelines": "transforms",
     # the study: one definition of a run's parameters, and run folders
     "Study": "study",
     "summarize_run": "runs",

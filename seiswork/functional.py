@@ -8,8 +8,8 @@ sequence/array/tensor of length ``batch``. Inputs are never modified.
 
 The modules in :mod:`seiswork.augment` and :mod:`seiswork.transforms` draw the random parameters and
 call these functions (the torchaudio ``functional``/``transforms`` split). :mod:`seiswork.kernels` holds compiled
-CPU versions of the same maths (a whole augmentation draw per event, the spectrum in chunks), which the
-modules and :func:`spectrum` use on CPU tensors; tests/test_kernels.py keeps the two equal.
+CPU versions of the same maths (a whole augmentation draw per event, the spectrum in chunks) and decides which
+path a batch takes (:func:`seiswork.kernels.use_kernels`); tests/test_kernels.py keeps the two equal.
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ WINDOWS = ("hann", "boxcar")
 
 __all__ = [
     "as_batch",
+    "channel_first",
+    "time_channel",
     "time_shift",
     "add_noise",
     "amplitude_scale",
     "time_stretch",
     "spectrum",
+    "batch_spectrum",
     "PAD_MODES",
     "SPECTRUM_MODES",
     "WINDOWS",
@@ -95,7 +98,7 @@ def _per_event(value: PerEvent, batch: int, name: str, dtype: torch.dtype, devic
     return t
 
 
-def _cf(xb: torch.Tensor) -> torch.Tensor:
+def channel_first(xb: torch.Tensor) -> torch.Tensor:
     """``(batch, time, channel)`` -> channel-first ``(batch, channel, time)``, contiguous.
 
     The work is done channel-first: time is then the contiguous axis, so per-time gathers, interpolation
@@ -105,7 +108,7 @@ def _cf(xb: torch.Tensor) -> torch.Tensor:
     return xb.transpose(1, 2).contiguous()
 
 
-def _tc(yc: torch.Tensor) -> torch.Tensor:
+def time_channel(yc: torch.Tensor) -> torch.Tensor:
     """Channel-first result -> ``(batch, time, channel)`` view (no copy; not contiguous)."""
     return yc.transpose(1, 2)
 
@@ -128,7 +131,7 @@ def time_shift(x: Array, shift_samples: PerEvent) -> Array:
     # out[:, j] = x[:, (j - k) mod t]: one gather handles a different k per event
     idx = torch.arange(t, device=xb.device)[None, :] - shift[:, None]
     idx = torch.where(idx < 0, idx + t, idx)
-    return restore(_tc(_gather_time(_cf(xb), idx)))
+    return restore(time_channel(_gather_time(channel_first(xb), idx)))
 
 
 def _power(xc: torch.Tensor) -> torch.Tensor:
@@ -151,18 +154,18 @@ def add_noise(x: Array, noise: Array, snr_db: PerEvent) -> Array:
     nb, _ = as_batch(noise, "noise")
     if nb.shape != xb.shape:
         raise ValueError(f"add_noise: noise shape {tuple(nb.shape)} must equal the signal shape {tuple(xb.shape)}")
-    xc, nc = _cf(xb), _cf(nb.to(xb.device))
+    xc, nc = channel_first(xb), channel_first(nb.to(xb.device))
     snr = _per_event(snr_db, xb.shape[0], "snr_db", torch.float32, xb.device)
     p_noise = _power(nc).clamp_min(torch.finfo(torch.float32).tiny)
     scale = torch.sqrt(_power(xc) / (p_noise * torch.pow(10.0, snr / 10.0)))
-    return restore(_tc(torch.addcmul(xc, nc, scale[:, None, None])))
+    return restore(time_channel(torch.addcmul(xc, nc, scale[:, None, None])))
 
 
 def amplitude_scale(x: Array, scale: PerEvent) -> Array:
     """Multiply each event by ``scale`` (a scalar or one factor per event)."""
     xb, restore = as_batch(x)
     s = _per_event(scale, xb.shape[0], "scale", torch.float32, xb.device)
-    return restore(_tc(_cf(xb) * s[:, None, None]))
+    return restore(time_channel(channel_first(xb) * s[:, None, None]))
 
 
 def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
@@ -181,9 +184,9 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     r = _per_event(rate, b, "rate", torch.float32, xb.device)
     if not bool(torch.all(torch.isfinite(r) & (r > 0))):
         raise ValueError(f"time_stretch: rate must be finite and > 0, got {r.tolist()}")
-    xc = _cf(xb)
+    xc = channel_first(xb)
     if t == 1:
-        return restore(_tc(xc.clone()))
+        return restore(time_channel(xc.clone()))
     last = t - 1
     pos = torch.arange(t, device=xb.device, dtype=torch.float32)[None, :] / r[:, None]  # (batch, time)
     outside = pos > last
@@ -201,7 +204,7 @@ def time_stretch(x: Array, rate: PerEvent, pad_mode: str = "reflect") -> Array:
     y = torch.lerp(_gather_time(xc, i0), _gather_time(xc[..., 1:], i0), w)
     if pad_mode == "zeros":
         y = y.masked_fill(outside[:, None, :], 0.0)
-    return restore(_tc(y))
+    return restore(time_channel(y))
 
 
 @functools.lru_cache(maxsize=32)
@@ -234,18 +237,6 @@ def _segments(t: int, fft_size: int, mode: str) -> tuple[int, bool]:
     return count, (count - 1) * (fft_size // 2) + fft_size < t
 
 
-def _kernel_spectrum(
-    xb: torch.Tensor, fft_size: int, mode: str, log: bool, window: str, program: tuple | None = None
-) -> torch.Tensor:
-    """:func:`spectrum` of a CPU batch ``(B, time, channel)`` by :func:`seiswork.kernels.spectrum` (arguments
-    already checked); ``program``: an augmentation draw applied to each chunk first (``transforms.Pipeline``)."""
-    t = xb.shape[1]
-    w, w_norm = _window(window, fft_size, xb.device)
-    count, tail = _segments(t, fft_size, mode)
-    starts = [k * (fft_size // 2) for k in range(count)] + [t - fft_size] * tail
-    return kernels.spectrum(xb, w, float(w_norm), starts, log, program)
-
-
 def spectrum(
     x: Array, fft_size: int = 512, mode: str = "welch", log: bool = False, window: str = "hann"
 ) -> Array:
@@ -266,7 +257,7 @@ def spectrum(
     ``mode="first"`` it is ``abs(np.fft.rfft(x[:fft_size], norm="ortho"))``.
     ``log=True`` returns ``log1p(magnitude)`` (amplitude compression).
     On the CPU the same maths runs in :func:`seiswork.kernels.spectrum` (cache-sized chunks of events, split
-    over the cores).
+    over the cores): see :func:`batch_spectrum`.
     """
     if mode not in SPECTRUM_MODES:
         raise ValueError(f"spectrum: mode must be one of {SPECTRUM_MODES}, got {mode!r}")
@@ -282,15 +273,31 @@ def spectrum(
             f"spectrum: fft_size={fft_size} needs events of at least {fft_size} samples, got {t} "
             f"(input shape {tuple(xb.shape)}); use a smaller fft_size or longer events"
         )
-    if xb.device.type == "cpu" and kernels.available():
-        return restore(_kernel_spectrum(xb, fft_size, mode, log, window))
+    return restore(batch_spectrum(xb, fft_size, mode, log, window))
+
+
+def batch_spectrum(
+    xb: torch.Tensor, fft_size: int, mode: str, log: bool, window: str, program: kernels.Program | None = None
+) -> torch.Tensor:
+    """:func:`spectrum` of a float32 batch ``(batch, time, channel)`` whose arguments are already checked.
+
+    The kernel path on the CPU (:func:`seiswork.kernels.use_kernels`), else torch. ``program``: an augmentation
+    draw (:func:`seiswork.augment.backend.program`) applied to each chunk of events first, kernel path only
+    (``seiswork.transforms.Pipeline``'s one pass).
+    """
+    b, t, c = xb.shape
     w, w_norm = _window(window, fft_size, xb.device)
     hop = fft_size // 2
     count, tail = _segments(t, fft_size, mode)
+    if kernels.use_kernels(xb):
+        starts = [k * hop for k in range(count)] + [t - fft_size] * tail
+        return kernels.spectrum(xb, w, float(w_norm), starts, log, program)
+    if program:
+        raise ValueError("batch_spectrum: an augmentation program runs on the kernel path only (CPU tensors)")
     if mode == "first":
-        frames = torch.mul(_cf(xb[:, :fft_size])[..., None, :], w)
+        frames = torch.mul(channel_first(xb[:, :fft_size])[..., None, :], w)
     else:
-        sig = _cf(xb)  # frames are cut along the contiguous time axis
+        sig = channel_first(xb)  # frames are cut along the contiguous time axis
         regular = sig.unfold(-1, fft_size, hop)  # (batch, channel, count, fft_size), a view
         # windowed segments written straight into one buffer: a single FFT call over all of them
         frames = sig.new_empty((b, c, count + tail, fft_size))
@@ -301,4 +308,4 @@ def spectrum(
     mag = torch.sqrt(power) / w_norm
     if log:
         mag = torch.log1p(mag)
-    return restore(mag.transpose(1, 2).contiguous())
+    return mag.transpose(1, 2).contiguous()

@@ -1,19 +1,22 @@
-"""Compiled CPU kernels (numba) for the batched augmentations and the Welch spectrum.
+"""The CPU kernel backend: compiled (numba) kernels for augmentation draws and the Welch spectrum, and the one
+place that decides between them and torch (:func:`use_kernels`).
 
 The torch code in :mod:`seiswork.functional` runs each augmentation as a few whole-batch passes (a gather, a
 copy back through ``RandomApply``'s selection, a multiply, ...), each one streaming the batch through memory.
 On the CPU these kernels instead take one event at a time through every step while it sits in the core's cache,
 and split the batch between the cores (one worker thread per core, :func:`seiswork.threads.width`, from the pool
-the LSTM shards use). They compute what :mod:`seiswork.functional` computes, in float32 with power sums in float64, so results
-agree with the torch path to float rounding (tests/test_kernels.py) and do not depend on how the batch is split;
-CUDA tensors and anything these kernels do not cover take the torch path.
+the LSTM shards use). They compute what :mod:`seiswork.functional` computes, in float32 with power sums in
+float64, so results agree with the torch path to float rounding (tests/test_kernels.py) and do not depend on how
+the batch is split; CUDA tensors and anything these kernels do not cover take the torch path.
 
-- :func:`augment`: a *program* of steps (shift, noise, scale, stretch, each with a per-event on/off mask and
-  per-event parameters), flattened from a ``Compose``/``RandomApply`` draw by :mod:`seiswork.augment`.
+- :class:`Program`: an augmentation draw as kernel steps (shift, noise, scale, stretch, each with a per-event
+  on/off mask and per-event parameters). Each augmentation declares its own :class:`Step`
+  (``kernel_step``); :func:`seiswork.augment.backend.program` collects them from a ``Compose``/``RandomApply``.
+- :func:`augment`: run a program on a batch.
 - :func:`spectrum`: the one-sided magnitude spectrum (``welch`` or ``first``), in chunks of events: the kernel
   cuts and windows the frames of a chunk, ``torch.fft.rfft`` transforms them (the same FFT as the torch path),
-  the kernel sums the power over segments, while the chunk is still in cache. Given an augmentation program it
-  augments each chunk first (``seiswork.transforms.Pipeline``'s one pass).
+  the kernel sums the power over segments, while the chunk is still in cache. Given a program it augments each
+  chunk first (``seiswork.transforms.Pipeline``'s one pass).
 
 The kernels are compiled on first use and cached on disk (``__pycache__``), so later processes start at once.
 ``SEISWORK_KERNELS=0`` turns them off (the torch path everywhere).
@@ -23,7 +26,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -35,14 +39,17 @@ try:  # numba is a dependency; a broken install falls back to the torch path ins
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["available", "augment", "spectrum", "SHIFT", "NOISE", "SCALE", "STRETCH", "PAD_CODES"]
+__all__ = [
+    "available", "use_kernels", "Step", "Program", "augment", "spectrum", "cumulative_power",
+    "SHIFT", "NOISE", "SCALE", "STRETCH", "PAD_CODES",
+]
 
 SHIFT, NOISE, SCALE, STRETCH = 0, 1, 2, 3
 PAD_CODES = {"reflect": 0, "edge": 1, "zeros": 2}
-# bytes of frames per spectrum chunk (28 events of 1700 samples, 3 channels). Measured at batch 256, one thread:
-# 64 KB chunks 47k events/s (each FFT call has a fixed cost), 1 MB 82k/s, 8 MB 64k/s (out of cache)
+# bytes of frames per spectrum chunk (28 events of 1700 samples, 3 channels): small chunks pay the fixed cost of
+# each FFT call too often, large ones fall out of cache (timings: benchmarks/bench_augment.py)
 CHUNK_BYTES = 1024 * 1024
-# fewer events than this per thread are not worth a thread hand-off (about 20 us)
+# fewer events than this per thread are not worth a thread hand-off
 MIN_PART = 8
 
 
@@ -50,6 +57,84 @@ def available() -> bool:
     """True when the compiled CPU kernels are used (numba importable and not turned off)."""
     switch = os.environ.get("SEISWORK_KERNELS", "1").strip().lower()
     return numba is not None and switch not in ("0", "false", "no", "off")
+
+
+def use_kernels(x: torch.Tensor) -> bool:
+    """Whether the batch ``x`` is computed by these kernels (True) or by torch: the one place that decides.
+
+    Kernels run on CPU tensors while :func:`available`; every caller (augmentations, the spectrum, the fused
+    ``Pipeline`` pass) asks here.
+    """
+    return x.device.type == "cpu" and available()
+
+
+class Step(NamedTuple):
+    """One augmentation's kernel step for the events that drew it (what ``kernel_step(params)`` returns).
+
+    ``op``: ``SHIFT``, ``NOISE``, ``SCALE`` or ``STRETCH``; ``floats`` ``(n,)``: SNR in dB, scale factor or stretch
+    rate; ``ints`` ``(n, channel)`` or ``(n, 1)``: shift in samples or noise window offsets; ``pad``: a
+    :data:`PAD_CODES` value; ``bank``: the module whose noise bank the step reads (its ``cpu_bank()`` gives the
+    bank and :func:`cumulative_power`), one per program.
+    """
+
+    op: int
+    floats: np.ndarray | None = None
+    ints: np.ndarray | None = None
+    pad: int = 0
+    bank: Any = None
+
+
+@dataclass
+class Program:
+    """An augmentation draw as the arrays :func:`augment` reads.
+
+    ``ops`` (steps,) step codes, ``pads`` (steps,) stretch pad codes, ``mask`` (steps, batch) bool: which events
+    each step applies to; ``fpar`` (steps, batch) float64, ``ipar`` (steps, batch, channel) int64: the
+    parameters of :class:`Step` scattered to batch positions; ``bank`` (1-D float32) and ``bank_power``
+    (``len(bank) + 1`` float64, :func:`cumulative_power`), so a noise window's power costs two reads.
+    A program of no step (no event drew anything) is false.
+    """
+
+    ops: np.ndarray
+    pads: np.ndarray
+    mask: np.ndarray
+    fpar: np.ndarray
+    ipar: np.ndarray
+    bank: np.ndarray
+    bank_power: np.ndarray
+
+    def __bool__(self) -> bool:
+        return len(self.ops) > 0
+
+    @classmethod
+    def build(cls, steps: Sequence[tuple[Step, np.ndarray]], batch: int, channels: int) -> "Program | None":
+        """A program from ``(step, rows)`` pairs in order of application (``rows``: the events the step applies
+        to); None when the steps read two different noise banks (those run module by module)."""
+        banks = {id(step.bank): step.bank for step, _ in steps if step.bank is not None}
+        if len(banks) > 1:
+            return None
+        n = len(steps)
+        mask = np.zeros((n, batch), np.bool_)
+        fpar = np.zeros((n, batch), np.float64)
+        ipar = np.zeros((n, batch, channels), np.int64)
+        for s, (step, rows) in enumerate(steps):
+            mask[s, rows] = True
+            if step.floats is not None:  # the torch path computes with float32 parameters
+                fpar[s, rows] = step.floats.astype(np.float32)
+            if step.ints is not None:
+                ipar[s, rows] = step.ints
+        bank, power = next(iter(banks.values())).cpu_bank() if banks else (None, None)
+        return cls(
+            np.asarray([step.op for step, _ in steps], dtype=np.int64),
+            np.asarray([step.pad for step, _ in steps], dtype=np.int64),
+            mask, fpar, ipar,
+            bank.numpy() if bank is not None else np.zeros(1, np.float32),
+            power if power is not None else np.zeros(1, np.float64),
+        )
+
+    def arrays(self) -> tuple:
+        """The arguments of the augmentation kernel, in its order."""
+        return self.ops, self.pads, self.mask, self.fpar, self.ipar, self.bank, self.bank_power
 
 
 def _jit(fn):
@@ -172,45 +257,18 @@ def _augment_kernel(x, channel_first, out, ops, pads, mask, fpar, ipar, bank, ba
                 cur, nxt, at_out = nxt, cur, not at_out
 
 
-def augment(
-    x: torch.Tensor,
-    ops: Sequence[int],
-    pads: Sequence[int],
-    mask: np.ndarray,
-    fpar: np.ndarray,
-    ipar: np.ndarray,
-    bank: torch.Tensor | None,
-    bank_power: np.ndarray | None = None,
-) -> torch.Tensor:
-    """Run a program of augmentation steps on a CPU batch ``x (batch, time, channel)`` float32.
+def augment(x: torch.Tensor, program: Program) -> torch.Tensor:
+    """Run ``program`` on a CPU batch ``x (batch, time, channel)`` float32.
 
-    ``ops`` (steps,) step codes (``SHIFT``, ``NOISE``, ``SCALE``, ``STRETCH``), ``pads`` (steps,) stretch pad codes,
-    ``mask`` (steps, batch) bool: which events each step applies to; ``fpar`` (steps, batch) float64: SNR in dB,
-    scale factor or stretch rate; ``ipar`` (steps, batch, channel) int64: shift in samples (channel 0) or the
-    offset of each channel's noise window in ``bank`` (1-D float32); ``bank_power`` (len(bank) + 1,) float64:
-    ``[0, cumsum(bank**2)]`` (:func:`cumulative_power`), so a window's power costs two reads. Returns a new
-    ``(batch, time, channel)`` view of channel-first memory (``x`` is not modified).
+    Returns a new ``(batch, time, channel)`` view of channel-first memory (``x`` is not modified).
     """
     b, t, c = x.shape
     channel_first, src = _source(x)
     out = torch.empty((b, c, t), dtype=torch.float32)
     dst = out.numpy()
-    args = _program_arrays(ops, pads, mask, fpar, ipar, bank, bank_power)
+    args = program.arrays()
     _parallel(b, lambda lo, hi: _augment_kernel(src, channel_first, dst, *args, lo, hi, 0), _parts(b, MIN_PART))
     return out.transpose(1, 2)
-
-
-def _program_arrays(ops, pads, mask, fpar, ipar, bank, bank_power) -> tuple:
-    """An augmentation program (see :func:`augment`) as the arrays the kernel reads."""
-    return (
-        np.asarray(ops, dtype=np.int64),
-        np.asarray(pads, dtype=np.int64),
-        np.ascontiguousarray(mask, dtype=np.bool_),
-        np.ascontiguousarray(fpar, dtype=np.float64),
-        np.ascontiguousarray(ipar, dtype=np.int64),
-        (bank.numpy() if bank is not None else np.zeros(1, np.float32)),
-        (bank_power if bank_power is not None else np.zeros(1, np.float64)),
-    )
 
 
 def cumulative_power(bank: torch.Tensor) -> np.ndarray:
@@ -274,15 +332,16 @@ def _power_kernel(spec, out, start, norm, log, acc):
 
 
 def spectrum(
-    x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool, program: tuple | None = None,
+    x: torch.Tensor, window: torch.Tensor, norm: float, starts: Sequence[int], log: bool,
+    program: Program | None = None,
 ) -> torch.Tensor:
     """Magnitude spectrum of a CPU batch ``x (batch, time, channel)``: ``(batch, fft_size // 2 + 1, channel)``.
 
     Segments of ``len(window)`` samples start at ``starts``; each is multiplied by ``window``, transformed with
     ``torch.fft.rfft``; the result is ``sqrt(mean over segments of |rfft|**2) / norm`` (``log1p`` of it with
-    ``log``), as :func:`seiswork.functional.spectrum` computes it. With ``program`` (the arguments of
-    :func:`augment` after ``x``) each chunk of events is augmented first, into a buffer that stays in cache:
-    the spectrum of ``augment(x, *program)`` in one pass, without writing the augmented batch out.
+    ``log``), as :func:`seiswork.functional.spectrum` computes it. With ``program`` each chunk of events is
+    augmented first, into a buffer that stays in cache: the spectrum of ``augment(x, program)`` in one pass,
+    without writing the augmented batch out.
     """
     b, t, c = x.shape
     n_fft = window.shape[0]
@@ -294,7 +353,7 @@ def spectrum(
         return out
     dst = out.numpy()
     norm32 = np.float32(norm)
-    args = None if program is None else _program_arrays(*program)
+    args = None if not program else program.arrays()
 
     parts = _parts(b, MIN_PART)
     chunk = max(1, min(CHUNK_BYTES // (4 * c * len(starts_np) * n_fft), -(-b // parts)))  # events per chunk

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import yaml
 

@@ -108,9 +108,9 @@ def test_random_apply_extremes(batch, p):
 def test_batch_equals_per_event_for_the_same_params(batch, p):
     comp = seed_compose(seed=7, p=p)
     params = comp.draw(6, 700, channels=3)
-    out = comp.apply(batch, params)
+    out = comp.apply_params(batch, params)
     for i in range(6):
-        single = comp.apply(batch[i], comp.select_params(params, i))
+        single = comp.apply_params(batch[i], comp.select_params(params, i))
         np.testing.assert_allclose(out[i].numpy(), single.numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -190,7 +190,7 @@ def test_draw_then_apply_is_deterministic(batch):
     comp = seed_compose(seed=0, p=(1, 1, 1, 1))
     params = comp.draw(6, 700)
     assert comp.last_params is params
-    torch.testing.assert_close(comp.apply(batch, params), comp.apply(batch, params), rtol=0, atol=0)
+    torch.testing.assert_close(comp.apply_params(batch, params), comp.apply_params(batch, params), rtol=0, atol=0)
     # the children keep their own part of the draw too
     assert comp[3].aug.last_params["rate"].shape == (6,)
 

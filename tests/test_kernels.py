@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from seiswork import functional as F
 from seiswork import kernels
-from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch, _program
+from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch, backend
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba kernels not available")
 
@@ -45,9 +45,9 @@ def test_seed_pipeline_equals_the_torch_path(monkeypatch, p, pad_mode):
     x = events(37, 700, 3)
     comp = seed_compose(seed=3, p=p, pad_mode=pad_mode)
     params = comp.draw(37, 700, channels=3)
-    assert _program(comp, params, 37, 3) is not None  # really the kernel
-    fast = comp.apply(x, params)
-    slow = torch_path(monkeypatch, lambda: comp.apply(x, params))
+    assert backend.program(comp, params, x) is not None  # really the kernel
+    fast = comp.apply_params(x, params)
+    slow = torch_path(monkeypatch, lambda: comp.apply_params(x, params))
     np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -57,10 +57,10 @@ def test_channel_first_input_numpy_event_and_input_untouched(monkeypatch):
     keep = x.clone()
     comp = seed_compose(seed=1, p=(1.0, 1.0, 1.0, 1.0))
     params = comp.draw(9, 500, channels=3)
-    a, b = comp.apply(x, params), comp.apply(channel_first, params)
+    a, b = comp.apply_params(x, params), comp.apply_params(channel_first, params)
     assert torch.equal(a, b) and torch.equal(x, keep)
     assert a.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
-    one = comp.apply(x[4].numpy(), comp.select_params(params, 4))  # numpy in, numpy out
+    one = comp.apply_params(x[4].numpy(), comp.select_params(params, 4))  # numpy in, numpy out
     assert isinstance(one, np.ndarray) and one.shape == (500, 3)
     np.testing.assert_allclose(one, a[4].numpy(), rtol=1e-5, atol=1e-6)
 
@@ -72,9 +72,9 @@ def test_results_do_not_depend_on_the_thread_split():
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = comp.apply(x, params)
+        one = comp.apply_params(x, params)
         torch.set_num_threads(2)
-        two = comp.apply(x, params)
+        two = comp.apply_params(x, params)
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, two)
@@ -89,12 +89,12 @@ def test_modules_without_a_kernel_take_the_torch_path():
     x = events(5, 300, 2)
     comp = Compose([RandomApply(Doubled(0.1), p=1.0), AmplitudeScale(1.5, 1.5)], seed=0)
     params = comp.draw(5, 300, channels=2)
-    assert _program(comp, params, 5, 2) is None
+    assert backend.program(comp, params, x) is None
     shifts = params["transforms"][0]["params"]["shift"]
     expected = torch.stack([torch.roll(x[i], int(shifts[i]), 0) for i in range(5)]) * 3.0
-    np.testing.assert_allclose(comp.apply(x, params).numpy(), expected.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(comp.apply_params(x, params).numpy(), expected.numpy(), rtol=1e-6)
     two_banks = Compose([AddNoise(), AddNoise()], seed=0)
-    assert _program(two_banks, two_banks.draw(5, 300, channels=2), 5, 2) is None
+    assert backend.program(two_banks, two_banks.draw(5, 300, channels=2), x) is None
 
 
 LEAVES = st.sampled_from(["shift", "noise", "scale", "stretch"])
@@ -141,21 +141,20 @@ def test_any_pipeline_equals_the_torch_path(kinds, ps, pad_mode, nested, batch, 
     if channel_first:  # the layout every augmentation returns
         x = x.transpose(1, 2).contiguous().transpose(1, 2)
     params = comp.draw(batch, time, channels=channels)
-    program = _program(comp, params, batch, channels)
+    program = backend.program(comp, params, x)
     assert program is not None
     fft_size = 2 * max(1, time // 4)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        fast = comp.apply(x, params)
+        fast = comp.apply_params(x, params)
         # the fused pass (transforms.Pipeline): augment each chunk, then its spectrum
-        fused = None if time < 2 else F._kernel_spectrum(x, fft_size, "welch", False, "hann",
-                                                         program if program[0] else None)
+        fused = None if time < 2 else F.batch_spectrum(x, fft_size, "welch", False, "hann", program or None)
     finally:
         torch.set_num_threads(previous)
     with pytest.MonkeyPatch.context() as m:
         m.setenv("SEISWORK_KERNELS", "0")
-        slow = comp.apply(x, params)
+        slow = comp.apply_params(x, params)
         slow_spectrum = F.spectrum(slow, fft_size) if time >= 2 else None
     np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-5, atol=2e-5)
     if fused is not None:

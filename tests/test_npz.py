@@ -1,7 +1,7 @@
 """seiswork.data.npz: one .npz format for event files and preprocessed caches; files written before it still load.
 
 ``fixtures/v0_*.npz`` were written by the code before the data package (commit 9e45347): ``v0_events.npz``
-by ``seiswork.io.save_npz`` (through ``np.savez``), ``v0_adapter.npz`` by ``WaveformDataAdapter.save``.
+by the former ``seiswork.io.save_npz`` (through ``np.savez``), ``v0_adapter.npz`` by ``WaveformDataAdapter.save``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-import torch
 from torch import nn
 
 from seiswork.training import load_model
@@ -36,21 +35,3 @@ def test_train_main_end_to_end(tmp_path):
     with pytest.raises(SystemExit) as stopped:
         train_main(["--data", str(data), "--epochs", "1", "--out", str(out), "--quiet"])
     assert stopped.value.code == 2
-
-
-def test_default_pipelines_take_a_saved_augmentation(tmp_path):
-    from seiswork.augment import AddNoise, Compose, RandomApply, TimeShift
-    from seiswork.train_command import default_pipelines
-    from seiswork.transforms import save_pipeline
-
-    tuned = Compose([RandomApply(TimeShift(0.3), p=1.0)], seed=99)
-    path = save_pipeline(tuned, tmp_path / "augmentation.json")
-    from_path, eval_t = default_pipelines(fft_size=64, seed=4, augmentation=path)
-    from_module, _ = default_pipelines(fft_size=64, seed=4, augmentation=Compose([RandomApply(TimeShift(0.3), p=1.0)]))
-    tuned.reseed(4)  # the saved pipeline's own seed gives way to the run's
-    assert repr(from_path[0]) == repr(tuned) and not any(isinstance(m, AddNoise) for m in from_path.modules())
-    x = torch.randn(3, 200, 3)
-    torch.testing.assert_close(from_path(x), from_module(x), rtol=0, atol=0)  # both reseeded from seed=4
-    assert from_path(x).shape == eval_t(x).shape == (3, 33, 3)
-    no_aug, _ = default_pipelines(fft_size=64, augment=False, augmentation=path)
-    torch.testing.assert_close(no_aug(x), eval_t(x))

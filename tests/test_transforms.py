@@ -15,6 +15,7 @@ from seiswork.transforms import (
     FFTTransform,
     Pipeline,
     ToTensor,
+    default_pipelines,
     load_pipeline,
     pipeline_from_dict,
     pipeline_to_dict,
@@ -157,7 +158,8 @@ def test_seed_pipeline_leaves_non_modules_alone():
 
 
 def test_make_loader_workers_get_distinct_reproducible_streams():
-    dataset = pytest.importorskip("seiswork.dataset")
+    from seiswork.data import dataset
+
     x = np.ones((8, 20, 1), np.float32)
     y = np.zeros(8, np.int64)
     transform = Compose([AmplitudeScale(0.5, 2.0)], seed=0)
@@ -305,8 +307,36 @@ def test_pipeline_short_events_get_the_fft_transform_error():
 
 
 def test_default_pipelines_are_pipelines():
-    from seiswork.train import default_pipelines
-
     train_t, eval_t = default_pipelines(512, seed=0)
     assert isinstance(train_t, Pipeline) and isinstance(eval_t, Pipeline)
     assert isinstance(train_t, nn.Sequential)
+
+
+def test_default_pipelines_are_the_seed_pipelines():
+    train_t, eval_t = default_pipelines(512, seed=7)
+    literal = train_transform(seed=7)
+    assert repr(train_t) == repr(literal).replace("Sequential", "Pipeline", 1)
+    x = torch.randn(6, 600, 3)
+    for _ in range(2):  # the random streams advance identically
+        torch.testing.assert_close(train_t(x), literal(x), rtol=0, atol=0)
+    assert repr(eval_t) == repr(nn.Sequential(FFTTransform(512), ToTensor())).replace("Sequential", "Pipeline")
+    plain, _ = default_pipelines(64, augment=False)
+    assert [type(m) for m in plain] == [FFTTransform, ToTensor]
+    with pytest.raises(ValueError, match="fft_size must be >= 2"):
+        default_pipelines(0)
+    with pytest.raises(TypeError, match="fft_size must be an int"):
+        default_pipelines(64.0)
+
+
+def test_default_pipelines_take_a_saved_augmentation(tmp_path):
+    tuned = Compose([RandomApply(TimeShift(0.3), p=1.0)], seed=99)
+    path = save_pipeline(tuned, tmp_path / "augmentation.json")
+    from_path, eval_t = default_pipelines(fft_size=64, seed=4, augmentation=path)
+    from_module, _ = default_pipelines(fft_size=64, seed=4, augmentation=Compose([RandomApply(TimeShift(0.3), p=1.0)]))
+    tuned.reseed(4)  # the saved pipeline's own seed gives way to the run's
+    assert repr(from_path[0]) == repr(tuned) and not any(isinstance(m, AddNoise) for m in from_path.modules())
+    x = torch.randn(3, 200, 3)
+    torch.testing.assert_close(from_path(x), from_module(x), rtol=0, atol=0)  # both reseeded from seed=4
+    assert from_path(x).shape == eval_t(x).shape == (3, 33, 3)
+    no_aug, _ = default_pipelines(fft_size=64, augment=False, augmentation=path)
+    torch.testing.assert_close(no_aug(x), eval_t(x))

@@ -20,8 +20,8 @@ pytest.importorskip("ipywidgets")
 from torch import nn  # noqa: E402
 
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch  # noqa: E402
-from seiswork.transforms import FFTTransform, ToTensor, load_pipeline, save_pipeline  # noqa: E402
-from seiswork.widgets import SPECS, AugmentationTuner, TunerState, static_preview  # noqa: E402
+from seiswork.transforms import FFTTransform, ToTensor, load_pipeline, pipeline_to_dict, save_pipeline  # noqa: E402
+from seiswork.widgets import SPECS, AugmentationSetting, AugmentationTuner, TunerState, static_preview  # noqa: E402
 
 from tests.conftest import make_seed_events  # noqa: E402
 
@@ -71,11 +71,14 @@ def _same_outputs(a, b, x):
 def test_defaults_equal_the_seed_pipeline():
     state = TunerState()
     assert state.enabled == ["TimeShift", "AddNoise", "AmplitudeScale", "TimeStretch"]
-    d = state.to_dict()["augmentations"]
-    assert d["TimeShift"] == {"enabled": True, "p": 0.5, "params": {"max_shift": 0.1}}
-    assert d["AddNoise"] == {"enabled": True, "p": 0.5, "params": {"snr_min": 15.0, "snr_max": 40.0}}
-    assert d["AmplitudeScale"] == {"enabled": True, "p": 0.3, "params": {"scale_min": 0.9, "scale_max": 1.1}}
-    assert d["TimeStretch"] == {"enabled": True, "p": 0.3, "params": {"rate_min": 0.95, "rate_max": 1.05}}
+    d = state.augmentations
+    assert d["TimeShift"] == AugmentationSetting(True, 0.5, {"max_shift": 0.1})
+    assert d["AddNoise"] == AugmentationSetting(True, 0.5, {"snr_min": 15.0, "snr_max": 40.0})
+    assert d["AmplitudeScale"] == AugmentationSetting(True, 0.3, {"scale_min": 0.9, "scale_max": 1.1})
+    assert d["TimeStretch"] == AugmentationSetting(True, 0.3, {"rate_min": 0.95, "rate_max": 1.05})
+    # the state serialises through the pipeline format: the saved pipeline, nothing disabled
+    assert state.to_dict()["pipeline"] == pipeline_to_dict(seed_pipeline_literal(0))
+    assert state.to_dict()["disabled"] == []
     pipe = state.to_pipeline()
     assert repr(pipe) == repr(seed_pipeline_literal(0))
     x = np.random.default_rng(1).normal(size=(200, 3)).astype(np.float32)
@@ -128,6 +131,13 @@ def test_to_dict_from_dict_through_json():
     state.set("AddNoise", snr_min=0.0, snr_max=10.0)
     again = TunerState.from_dict(json.loads(json.dumps(state.to_dict())))
     assert again == state
+    # a switched-off augmentation keeps its settings, extra ones included, as a RandomApply entry
+    state.set("TimeStretch", enabled=False, p=0.2, rate_min=0.8, rate_max=1.2)
+    state.augmentations["TimeStretch"].extra = {"pad_mode": "zeros"}
+    d = state.to_dict()
+    assert d["disabled"] == [{"type": "RandomApply", "p": 0.2, "transform": {
+        "type": "TimeStretch", "rate_min": 0.8, "rate_max": 1.2, "pad_mode": "zeros"}}]
+    assert TunerState.from_dict(json.loads(json.dumps(d))) == state
     with pytest.raises(ValueError, match="unknown TunerState field"):
         TunerState.from_dict({"sed": 1})
 
@@ -169,7 +179,7 @@ def test_invalid_settings_are_rejected_and_leave_the_state_unchanged(kwargs, mat
 
 def test_invalid_dict_and_seed_rejected():
     bad = TunerState().to_dict()
-    bad["augmentations"]["AddNoise"]["params"] = {"snr_min": 30.0, "snr_max": 20.0}
+    bad["pipeline"]["transforms"][1]["transform"].update(snr_min=30.0, snr_max=20.0)
     with pytest.raises(ValueError, match="snr_min"):
         TunerState.from_dict(bad)
     with pytest.raises(ValueError, match="seed"):
