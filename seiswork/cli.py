@@ -6,6 +6,7 @@ Commands (``python -m seiswork COMMAND --help`` for each)::
               run --list-parameters             each notebook's parameters and defaults
     sweep     run a grid of parameter sets:     sweep grid.yaml [--workers N | --scheduler tcp://HOST:8786]
     train     load -> preprocess -> train -> test report, without notebooks (flags: train --help)
+    cv        grouped, stratified k-fold cross-validation of models and the physics baselines (cv --help)
     convert   turn a trusted pickle into the safe .npz format
     make-data write the built-in default data set into resources/
     refresh-notebooks   re-execute the committed notebooks, keeping only the outputs nbval checks
@@ -63,6 +64,13 @@ def _train_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _study_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Study:
+    try:
+        return Study.from_args(args)
+    except StudyError as err:
+        parser.error(f"argument {err.flag}: {str(err).split(': ', 1)[1]}")
+
+
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``python -m seiswork train ...``; returns an exit code."""
     from seiswork.study import run_training
@@ -71,10 +79,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in --out and --overwrite starts it afresh: pass one of them")
-    try:
-        study = Study.from_args(args)
-    except StudyError as err:
-        parser.error(f"argument {err.flag}: {str(err).split(': ', 1)[1]}")
+    study = _study_or_exit(parser, args)
     out = args.out or Path("runs") / f"train-{datetime.now():%Y%m%d-%H%M%S}"
     existing = [name for name in ("best.pt", "last.pt") if (out / name).exists()]
     if existing and not (args.resume or args.overwrite):
@@ -97,6 +102,44 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     print("beside the physics baselines on the same test part:")
     print(report_table({study.model: report, **report["baselines"]}).round(4).to_string())
     print(f"wrote {out / 'best.pt'}, {out / 'history.csv'}, {out / 'metrics.json'}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- cv
+def _cv_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m seiswork cv",
+        description="Event-grouped, stratified k-fold cross-validation: every model and the physics baselines on "
+                    "the same folds; writes cv_folds.csv and cv_summary.csv (mean and sd per method) into --out.")
+    Study.add_arguments(p, skip=("run_dir",))
+    p.add_argument("--folds", type=int, default=5, help="number of folds (default: 5)")
+    p.add_argument("--models", nargs="+", default=None, metavar="NAME",
+                   help="models to cross-validate (default: --model)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/cv-<timestamp>)")
+    p.add_argument("--workers", type=int, default=None, help="run folds on a local Dask cluster of N processes")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run folds on the Dask cluster there")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per fold")
+    return p
+
+
+def cv_main(argv: Sequence[str] | None = None) -> int:
+    """``python -m seiswork cv ...``; returns an exit code."""
+    from seiswork.study.crossval import cross_validate
+
+    parser = _cv_parser()
+    args = parser.parse_args(argv)
+    study = _study_or_exit(parser, args)
+    out = args.out or Path("runs") / f"cv-{datetime.now():%Y%m%d-%H%M%S}"
+    if (out / "cv_summary.csv").exists():
+        parser.error(f"--out {out} already holds a cross-validation (cv_summary.csv); choose another --out")
+    try:
+        _, summary = cross_validate(study, folds=args.folds, models=args.models, out=out, workers=args.workers,
+                                    scheduler=args.scheduler, threads=args.threads)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"seiswork cv: error: {exc}", file=sys.stderr)
+        return 1
+    print(summary.round(4).to_string())
+    print(f"wrote {out / 'cv_folds.csv'}, {out / 'cv_summary.csv'}")
     return 0
 
 
@@ -143,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     p_refresh.add_argument("names", nargs="*", help="notebooks (default: all)")
 
     sub.add_parser("train", help="load -> preprocess -> train -> evaluate (see train --help)", add_help=False)
+    sub.add_parser("cv", help="k-fold cross-validation of models and baselines (see cv --help)", add_help=False)
     return parser
 
 
@@ -150,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
         return train_main(argv[1:])
+    if argv[:1] == ["cv"]:
+        return cv_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

@@ -55,7 +55,7 @@ def test_run_writes_every_artifact(full_run):
     assert {"01_class_counts.png", "02_fan_time.png", "02_fan_frequency.png", "03_pipeline_preview.png",
             "lstm_learning_curves.png", "lstm_attention_confusion.png", "comparison.png"} <= figures
     metrics = json.loads((full_run / "metrics.json").read_text())
-    assert set(metrics) == {"lstm", "lstm_attention"}
+    assert set(metrics) == {"lstm", "lstm_attention", "baseline_logistic", "baseline_random_forest"}
     for model in metrics.values():
         assert 0 <= model["balanced_accuracy"] <= 1 and "confusion_matrix" in model
 

@@ -160,9 +160,13 @@ class Study:
     def replace(self, **changes: Any) -> "Study":
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON/YAML values (lists, not tuples)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+    def to_dict(self, where: bool = True) -> dict[str, Any]:
+        """Plain JSON/YAML values (lists, not tuples); ``where=False`` leaves out ``run_dir``, so that
+        the same study run in two folders records the same parameters."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        if not where:
+            del out["run_dir"]
+        return out
 
     # ------------------------------------------------------------------ derived values
     def resolved_data_paths(self, base: str | os.PathLike | None = None) -> list[Path]:

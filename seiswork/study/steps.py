@@ -172,7 +172,7 @@ def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
         "best_epoch": result.best_epoch, "epochs_run": len(result.history), "stopped_early": result.stopped_early,
         "best_val_macro_f1": result.best_score, "device": str(result.device),
         "n_train": len(adapter.dataset("train")), "n_val": len(adapter.dataset("val")),
-        "n_test": report["n_samples"]}, "study": study.to_dict(),
+        "n_test": report["n_samples"]}, "study": study.to_dict(where=False),
         "data": [str(p) for p in _data_paths(study)],
         "baselines": {name: {k: r[k] for k in HEADLINE_METRICS} for name, r in (baselines or {}).items()}})
     return report
@@ -199,7 +199,7 @@ def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = N
         report = classification_report(probabilities, np.asarray(test.y), classes)
         folder = Path(out) / f"baseline_{kind}" if out is not None else run_folder(study) / f"baseline_{kind}"
         seiswork.save_metrics(report, folder / "metrics.json", extra={
-            "baseline": kind, "sampling_rate": fs, "n_fit": len(y_fit), "study": study.to_dict()})
+            "baseline": kind, "sampling_rate": fs, "n_fit": len(y_fit), "study": study.to_dict(where=False)})
         reports[f"baseline_{kind}"] = report
     return reports
 
