@@ -10,6 +10,7 @@ names and ``fit``'s arguments.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,30 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes): the run that wrote it was probably interrupted; "
+                         "use the run's other checkpoint (best.pt / last.pt) or train again")
+    if not (zipfile.is_zipfile(path) or _legacy_pickle(path)):
+        raise ValueError(f"checkpoint {path} is not a PyTorch checkpoint (neither the zip archive torch.save writes "
+                         f"nor a legacy torch pickle; {path.stat().st_size} bytes); pass a best.pt or last.pt "
+                         "written by fit")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt / foreign files
-        raise ValueError(f"{path} is not a readable seiswork checkpoint: {exc}") from exc
+    except Exception as exc:  # torch raises several types for corrupt / truncated archives
+        reason = str(exc).strip() or type(exc).__name__  # some torch errors carry no message
+        raise ValueError(f"checkpoint {path} is a damaged PyTorch checkpoint ({reason}); the run that wrote it was "
+                         "probably interrupted: use the run's other checkpoint or train again") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a seiswork checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     return ckpt
+
+
+def _legacy_pickle(path: Path) -> bool:
+    """Whether ``path`` starts like a pickle (protocol 2+), as ``torch.save(_use_new_zipfile_serialization=False)``
+    writes it."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
 def stored_config(ckpt: dict[str, Any]) -> dict[str, Any]:
