@@ -6,6 +6,7 @@ Commands (``python -m seiswork COMMAND --help`` for each)::
               run --list-parameters             each notebook's parameters and defaults
     sweep     run a grid of parameter sets:     sweep grid.yaml [--workers N | --scheduler tcp://HOST:8786]
     train     load -> preprocess -> train -> test report, without notebooks (flags: train --help)
+    predict   classify new events with a trained model:  predict MODEL.seiswork DATA... --out predictions.csv
     convert   turn a trusted pickle into the safe .npz format
     make-data write the built-in default data set into resources/
     refresh-notebooks   re-execute the committed notebooks, keeping only the outputs nbval checks
@@ -143,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     p_refresh.add_argument("names", nargs="*", help="notebooks (default: all)")
 
     sub.add_parser("train", help="load -> preprocess -> train -> evaluate (see train --help)", add_help=False)
+    sub.add_parser("predict", help="classify new events with a model bundle (see predict --help)", add_help=False)
     return parser
 
 
@@ -150,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
         return train_main(argv[1:])
+    if argv[:1] == ["predict"]:
+        from seiswork.inference import predict_main
+
+        return predict_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
