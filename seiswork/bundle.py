@@ -205,7 +205,10 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
                          f"{BUNDLE_FORMAT!r}){hint}")
     transform = payload["eval_transform"]
     if transform is not None:
-        transform = pipeline_from_dict(transform, _where=f"{path}: eval_transform").eval()
+        try:
+            transform = pipeline_from_dict(transform).eval()
+        except ValueError as exc:
+            raise ValueError(f"{path}: its eval_transform cannot be rebuilt: {exc}") from exc
     return Bundle(
         model=load_model(payload), classes=list(payload["classes"]), channels=tuple(payload["channels"]),
         sampling_rate=payload["sampling_rate"], length=int(payload["length"]),

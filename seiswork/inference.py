@@ -51,7 +51,8 @@ def classify(
     Args:
         bundle: a :class:`~seiswork.bundle.Bundle` or the path of one (``model.seiswork`` in a run's model folder).
         events: what :func:`seiswork.load_events` reads (a path, a glob or a list of them; read with the
-            bundle's channels), an :class:`~seiswork.EventSet`, or a list of DataFrames / arrays ``(time, channel)``.
+            bundle's channels), an :class:`~seiswork.EventSet`, a list of DataFrames / arrays ``(time, channel)``
+            (or the seed's ``(events, labels)``), or an array ``(event, time, channel)``.
         batch_size: events per inference batch.
         device: ``"cpu"``, ``"cuda"``...; None picks CUDA when present.
         label_column: the class column of SeisBench metadata (only for loading; labels are not used).
@@ -161,6 +162,10 @@ def _as_event_set(events: Any, bundle: Bundle, label_column: str, verbose: bool)
 
     if isinstance(events, EventSet):
         return events
+    if isinstance(events, tuple) and len(events) == 2 and isinstance(events[0], list):  # the seed's (events, labels)
+        events = events[0]
+    if isinstance(events, np.ndarray) and events.ndim == 3:  # (event, time, channel)
+        events = list(events)
     if isinstance(events, (str, os.PathLike)) or (
             isinstance(events, (list, tuple)) and events and isinstance(events[0], (str, os.PathLike))):
         return load_events(events, channels=bundle.channels, label_column=label_column, verbose=verbose)
@@ -218,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("predictions.csv"), help="CSV file to write")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--batch-size", type=int, default=256, help="events per inference batch")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N; None: CUDA when present")
     p.add_argument("--label-column", default="source_event_category",
                    help="class column of SeisBench metadata (read, not used)")
     return p

@@ -83,6 +83,7 @@ def test_classify_new_events_in_two_formats_equals_evaluate(trained, tmp_path):
     from_set = seiswork.classify(load_bundle(trained["path"]), loaded)
     assert from_set["station"].eq("ST02").all() and from_set["predicted"].tolist() == expected
     assert seiswork.classify(trained["path"], events, batch_size=3)["predicted"].tolist() == expected
+    assert seiswork.classify(trained["path"], (events, labels))["predicted"].tolist() == expected
 
 
 def test_preprocessing_is_the_training_preprocessing_bit_for_bit(tmp_path):
@@ -135,7 +136,8 @@ def test_unusable_events_are_rows_with_a_reason(trained):
     used = table["reason"] == ""
     assert (table.loc[~used, "predicted"] == "").all()
     assert table.loc[~used, ["p_earthquake", "p_explosion"]].isna().all(axis=None)
-    assert table.loc[used, "predicted"].tolist() == [trained["report"]["classes"][trained["report"]["predictions"][0]]] * 2
+    report = trained["report"]
+    assert table.loc[used, "predicted"].tolist() == [report["classes"][report["predictions"][0]]] * 2
     np.testing.assert_allclose(table.loc[used, ["p_earthquake", "p_explosion"]].sum(axis=1), 1.0)
 
 
@@ -187,7 +189,8 @@ def test_predict_command_writes_the_csv_and_refuses_to_overwrite(trained, tmp_pa
     err = capsys.readouterr().err
     assert "--out" in err and "already exists: pass --overwrite" in err and out.read_text() == before
     out.write_text("old")
-    assert main(["predict", str(trained["path"]), str(data), "--out", str(out), "--overwrite", "--batch-size", "4"]) == 0
+    assert main(["predict", str(trained["path"]), str(data), "--out", str(out), "--overwrite",
+                 "--batch-size", "4"]) == 0
     assert out.read_text() == before
 
     with pytest.raises(SystemExit):
