@@ -54,6 +54,9 @@ _EXPORTS = {
     "predict": "training.evaluation",
     "report_to_json": "training.report",
     "save_metrics": "training.report",
+    "save_bundle": "bundle",
+    "load_bundle": "bundle",
+    "classify": "inference",
     "default_pipelines": "transforms",
     # the study: one definition of a run's parameters, and run folders
     "Study": "study",

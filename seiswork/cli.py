@@ -7,6 +7,7 @@ Commands (``python -m seiswork COMMAND --help`` for each)::
     sweep     run a grid of parameter sets:     sweep grid.yaml [--workers N | --scheduler tcp://HOST:8786]
     train     load -> preprocess -> train -> test report, without notebooks (flags: train --help)
     cv        grouped, stratified k-fold cross-validation of models and the physics baselines (cv --help)
+    predict   classify new events with a trained model:  predict MODEL.seiswork DATA... --out predictions.csv
     convert   turn a trusted pickle into the safe .npz format
     make-data write the built-in default data set into resources/
     refresh-notebooks   re-execute the committed notebooks, keeping only the outputs nbval checks
@@ -101,7 +102,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
     print("beside the physics baselines on the same test part:")
     print(report_table({study.model: report, **report["baselines"]}).round(4).to_string())
-    print(f"wrote {out / 'best.pt'}, {out / 'history.csv'}, {out / 'metrics.json'}")
+    print(f"wrote {out / 'best.pt'}, {out / 'history.csv'}, {out / 'metrics.json'}, {out / 'model.seiswork'}")
     return 0
 
 
@@ -187,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", help="load -> preprocess -> train -> evaluate (see train --help)", add_help=False)
     sub.add_parser("cv", help="k-fold cross-validation of models and baselines (see cv --help)", add_help=False)
+    sub.add_parser("predict", help="classify new events with a model bundle (see predict --help)", add_help=False)
     return parser
 
 
@@ -196,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return train_main(argv[1:])
     if argv[:1] == ["cv"]:
         return cv_main(argv[1:])
+    if argv[:1] == ["predict"]:
+        from seiswork.inference import predict_main
+
+        return predict_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

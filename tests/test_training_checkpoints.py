@@ -73,8 +73,28 @@ def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match="not a seiswork checkpoint"):
         load_checkpoint(tmp_path / "foreign.pt")
     (tmp_path / "junk.pt").write_text("junk")
-    with pytest.raises(ValueError, match="junk.pt"):
+    with pytest.raises(ValueError, match=r"junk.pt is not a PyTorch checkpoint \("):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_corrupt_checkpoints_say_what_is_wrong(data, tmp_path):
+    """An interrupted write leaves an empty or truncated file; a foreign file is named as such, never blankly."""
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty.pt is empty \(0 bytes\): the run that wrote it was probably "
+                                         r"interrupted; "):
+        load_checkpoint(tmp_path / "empty.pt")
+    (tmp_path / "numbers.pt").write_bytes(bytes(range(256)))
+    with pytest.raises(ValueError, match=r"numbers.pt is not a PyTorch checkpoint \(.*256 bytes"):
+        load_checkpoint(tmp_path / "numbers.pt")
+    train, val = data
+    run(train, val, epochs=1, checkpoint_dir=tmp_path / "run")
+    whole = (tmp_path / "run" / LAST).read_bytes()
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"cut.pt is (a damaged PyTorch|not a PyTorch) checkpoint \(\S"):
+        load_checkpoint(tmp_path / "cut.pt")
+    torch.save({"a": 1}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="not a seiswork checkpoint"):
+        load_checkpoint(tmp_path / "legacy.pt")
 
 
 def test_existing_checkpoints_are_not_overwritten_silently(data, tmp_path):

@@ -58,7 +58,7 @@ def test_fit_learns_separable_data(data):
     assert res.history["epoch"].tolist() == list(range(1, len(res.history) + 1))
     assert res.history["val_accuracy"].max() > 0.9
     assert res.best_epoch == int(res.history["val_macro_f1"].idxmax()) + 1
-    assert res.best_checkpoint is None and res.device == torch.device("cpu")
+    assert res.best_checkpoint.name == "best.pt" and res.device == torch.device("cpu")
     assert not res.model.training
     # the model returned holds the best epoch's weights
     report = evaluate(res.model, val, transform=Spectrum(), device="cpu")
@@ -209,3 +209,30 @@ def test_fit_with_real_dataset_and_pipelines():
     pd.testing.assert_frame_equal(no_seconds(a.history), no_seconds(b.history))
     report = evaluate(a.model, adapter.dataset("test"), transform=eval_t, device="cpu")
     assert report["classes"] == [str(c) for c in adapter.classes]
+
+
+def test_fit_without_checkpoint_dir_writes_a_temporary_run_folder(data, tmp_path):
+    """The result names a checkpoint that load_model reads (it was None, and load_model(None) a TypeError)."""
+    from seiswork.training import load_model
+
+    train, val = data
+    res = run(train, val, epochs=3)
+    folder = res.best_checkpoint.parent
+    assert folder.name.startswith("seiswork-fit-") and res.last_checkpoint == folder / "last.pt"
+    assert sorted(p.name for p in folder.iterdir()) == ["best.pt", "history.csv", "last.pt"]
+    rebuilt = load_model(res.best_checkpoint)
+    x = Spectrum()(torch.from_numpy(val.x[:8]))
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), res.model(x), rtol=0, atol=0)
+    # the same run into a folder given: the same history and weights
+    given = run(train, val, epochs=3, checkpoint_dir=tmp_path)
+    pd.testing.assert_frame_equal(no_seconds(res.history), no_seconds(given.history))
+    assert_same_weights(weights(res.model), weights(given.model))
+    # each call gets its own folder
+    assert run(train, val, epochs=1).best_checkpoint.parent != folder
+
+
+def test_fit_of_a_model_without_config_writes_no_checkpoint(data):
+    train, val = data
+    res = run(train, val, model=nn.Sequential(nn.Flatten(), nn.Linear(33 * 3, 2)), epochs=1)
+    assert res.best_checkpoint is None and res.last_checkpoint is None

@@ -175,7 +175,21 @@ def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
         "n_test": report["n_samples"]}, "study": study.to_dict(where=False),
         "data": [str(p) for p in _data_paths(study)],
         "baselines": {name: {k: r[k] for k in HEADLINE_METRICS} for name, r in (baselines or {}).items()}})
+    _save_bundle(study, result, adapter, eval_transform, folder)
     return report
+
+
+def _save_bundle(study: Study, result: Any, adapter: Any, eval_transform: Any, folder: Path) -> None:
+    """The trained model as a self-contained bundle, ``<folder>/model.seiswork``, for ``seiswork.classify``."""
+    from seiswork.bundle import save_bundle
+
+    try:
+        fs = sampling_rate(study, adapter)
+    except ValueError:  # not recorded anywhere: the bundle says unknown, and new events are not checked
+        fs = None
+    save_bundle(folder / "model.seiswork", result.model, classes=[str(c) for c in adapter.classes],
+                channels=adapter.channels, sampling_rate=fs, length=int(adapter.x.shape[1]), preprocessing=adapter,
+                eval_transform=eval_transform, study=study)
 
 
 def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:

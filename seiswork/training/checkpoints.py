@@ -10,6 +10,7 @@ names and ``fit``'s arguments.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from seiswork.models import MODELS
 from seiswork.paths import atomic_path, atomic_write
 from seiswork.training.state import RunState
 
-__all__ = ["CHECKPOINT_FORMAT", "BEST", "LAST", "HISTORY", "CheckpointDir", "model_spec", "make_checkpoint",
+__all__ = ["CHECKPOINT_FORMAT", "BEST", "LAST", "HISTORY", "CheckpointDir", "model_spec", "model_entries",
+           "make_checkpoint",
            "save_checkpoint",
-           "load_checkpoint", "stored_config", "check_resumable", "load_model"]
+           "read_torch_file", "load_checkpoint", "stored_config", "check_resumable", "load_model"]
 
 CHECKPOINT_FORMAT = "seiswork-checkpoint/1"
 BEST, LAST, HISTORY = "best.pt", "last.pt", "history.csv"
@@ -39,6 +41,14 @@ def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
     return type(model).__name__, dict(config)
 
 
+def model_entries(model: nn.Module, spec: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What rebuilds ``model`` (:func:`load_model` reads it): ``model_class``, ``model_config`` (its
+    :func:`model_spec`, given or taken) and ``model_state`` (weights on CPU)."""
+    name, config = model_spec(model) if spec is None else spec
+    return {"model_class": name, "model_config": config,
+            "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+
+
 def make_checkpoint(spec: tuple[str, dict[str, Any]], model: nn.Module, optimisation: dict[str, Any],
                     state: RunState, classes: list[str], fit_args: dict[str, Any], seed: int) -> dict[str, Any]:
     """The checkpoint of a run after ``state.epoch`` epochs.
@@ -48,9 +58,7 @@ def make_checkpoint(spec: tuple[str, dict[str, Any]], model: nn.Module, optimisa
     """
     return {
         "format": CHECKPOINT_FORMAT,
-        "model_class": spec[0],
-        "model_config": spec[1],
-        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **model_entries(model, spec),
         **optimisation,
         **state.to_checkpoint(),
         "classes": classes,
@@ -69,18 +77,43 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`fit` (tensors on CPU, no code executed: ``weights_only``)."""
+def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
+    """The object in a file written by ``torch.save`` (tensors on CPU, no code executed: ``weights_only``).
+
+    Raises ``FileNotFoundError``, or a ``ValueError`` that says what is wrong: an empty file, a file that is
+    not a PyTorch checkpoint, a damaged one. ``what`` names the file's kind in the messages.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found")
+        raise FileNotFoundError(f"{what} {path} not found")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{what} {path} is empty (0 bytes): the run that wrote it was probably interrupted; "
+                         f"use another {what} of the run (best.pt / last.pt) or train again")
+    if not (zipfile.is_zipfile(path) or _legacy_pickle(path)):
+        raise ValueError(f"{what} {path} is not a PyTorch checkpoint (neither the zip archive torch.save writes "
+                         f"nor a legacy torch pickle; {path.stat().st_size} bytes); pass a file written by seiswork")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt / foreign files
-        raise ValueError(f"{path} is not a readable seiswork checkpoint: {exc}") from exc
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt / truncated archives
+        reason = str(exc).strip() or type(exc).__name__  # some torch errors carry no message
+        raise ValueError(f"{what} {path} is a damaged PyTorch checkpoint ({reason}); the run that wrote it was "
+                         "probably interrupted: use another file of the run or train again") from exc
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`fit` (tensors on CPU, no code executed: ``weights_only``)."""
+    ckpt = read_torch_file(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a seiswork checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     return ckpt
+
+
+def _legacy_pickle(path: Path) -> bool:
+    """Whether ``path`` starts like a pickle (protocol 2+), as ``torch.save(_use_new_zipfile_serialization=False)``
+    writes it."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
 def stored_config(ckpt: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +126,9 @@ def stored_config(ckpt: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_model(checkpoint: str | Path | dict[str, Any]) -> nn.Module:
-    """Rebuild a model from a checkpoint (its class name + constructor arguments + weights), on CPU, in eval mode."""
+    """Rebuild a model from a checkpoint (its class name + constructor arguments + weights), on CPU, in eval mode.
+
+    A dict is used as it is: a checkpoint read already, or any dict with :func:`model_entries`."""
     ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
     by_name = {cls.__name__: cls for cls in MODELS.values()}
     name = ckpt.get("model_class")

@@ -17,6 +17,7 @@ caller's: build the model with ``build_model(name, seed=...)``.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,12 @@ __all__ = ["FitResult", "fit"]
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1)."""
+    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1).
+
+    ``best_checkpoint`` / ``last_checkpoint``: the files ``best.pt`` / ``last.pt`` (in ``checkpoint_dir``, or in
+    the temporary run folder ``fit`` made without one); None only for a model without a ``.config`` dict, which
+    no checkpoint could rebuild.
+    """
 
     model: nn.Module
     history: pd.DataFrame
@@ -111,7 +117,9 @@ def fit(
         scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
             or ``"cosine"`` (cosine decay over ``epochs``).
         checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
-            atomically. None keeps the best weights in memory only.
+            atomically. None: a fresh temporary folder (``tempfile.mkdtemp(prefix="seiswork-fit-")``, left in
+            place for the caller, its path in ``FitResult.best_checkpoint``), so that ``load_model`` works on
+            every result; a model without a ``.config`` dict then gets no checkpoints (None in the result).
         resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed).
         overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
         amp: mixed precision: bfloat16 autocast on CPU, float16 autocast + gradient scaling on CUDA. CPUs with
@@ -149,6 +157,9 @@ def fit(
     fit_args = settings.checkpoint_args(weights)
 
     state, best_weights = RunState(settings.patience, settings.min_delta), None
+    if checkpoint_dir is None and isinstance(getattr(model, "config", None), dict):
+        # the result names a checkpoint file either way; a model without .config cannot be rebuilt from one
+        checkpoint_dir = tempfile.mkdtemp(prefix="seiswork-fit-")
     folder = None if checkpoint_dir is None else CheckpointDir(checkpoint_dir)
     spec = None if folder is None else model_spec(model)
     if folder is not None and (ckpt := folder.start(resume, overwrite)) is not None:
