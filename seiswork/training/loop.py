@@ -13,6 +13,12 @@ and every epoch reseeds shuffling, augmentation and dropout from ``(seed, epoch)
 optimizer state, which the checkpoint stores — so a run resumed from ``last.pt`` ends exactly like an
 uninterrupted one, and the same seed gives the same history on the same machine. Initial weights are the
 caller's: build the model with ``build_model(name, seed=...)``.
+
+Across processes. Inside a process group (``torchrun``; :func:`seiswork.training.distributed.session`) ``fit``
+trains one model over all the processes with ``DistributedDataParallel``: each takes its share of every epoch's
+batches of ``batch_size`` (so a step sees ``world_size x batch_size`` events), gradients are averaged, the
+epoch's metrics are gathered so every process computes the same history and stops at the same epoch, and
+rank 0 alone writes the checkpoints and history. Every process calls ``fit`` with the same arguments.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seiswork.training import distributed
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
-from seiswork.training.checkpoints import CheckpointDir, check_resumable, make_checkpoint, model_spec
+from seiswork.training.checkpoints import CheckpointDir, check_resumable, load_checkpoint, make_checkpoint, model_spec
 from seiswork.training.epoch import Trainer
 from seiswork.training.metrics import HISTORY_COLUMNS, loss_weights, model_classes
 from seiswork.training.progress import Progress
@@ -42,7 +49,8 @@ __all__ = ["FitResult", "fit"]
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1)."""
+    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1); ``world_size``: the
+    number of processes that trained it."""
 
     model: nn.Module
     history: pd.DataFrame
@@ -53,6 +61,7 @@ class FitResult:
     best_score: float
     stopped_early: bool
     classes: list[str] = field(default_factory=list)
+    world_size: int = 1
 
     def __repr__(self) -> str:
         return (
@@ -96,7 +105,7 @@ def fit(
             the batched fast path (see :mod:`seiswork.training.batches`). ``val`` drives early stopping and model
             selection.
         epochs: maximum number of epochs (total, counting epochs done before a resume).
-        batch_size: training batch size.
+        batch_size: training batch size (per process: across N processes a step sees N x ``batch_size``).
         lr: AdamW learning rate.
         train_transform: applied to every training batch ``(B, time, channel)`` on the device, in train mode
             (augmentations, then spectrum). Reseeded from ``(seed, epoch)`` at each epoch start.
@@ -111,8 +120,9 @@ def fit(
         scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
             or ``"cosine"`` (cosine decay over ``epochs``).
         checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
-            atomically. None keeps the best weights in memory only.
-        resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed).
+            atomically (by rank 0 alone across processes). None keeps the best weights in memory only.
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed; across
+            processes every process reads it).
         overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
         amp: mixed precision: bfloat16 autocast on CPU, float16 autocast + gradient scaling on CUDA. CPUs with
             bf16 support (AMX, AVX512-BF16) train faster at the same accuracy (``benchmarks/bench_train.py
@@ -132,14 +142,15 @@ def fit(
 
     import sklearn.metrics  # noqa: F401  (its first import takes seconds: not inside epoch 1's clock)
 
-    device = get_device(device)
+    device = distributed.local_device(get_device(device))
+    rank, world = distributed.rank(), distributed.world_size()
     if device.type == "cpu":
         retain_freed_memory()
     model.to(device)
     for t in (train_transform, eval_transform):
         transform_to_device(t, device)
-    train_batches = Batches(train, settings.batch_size, device, settings.num_workers, "train")
-    val_batches = Batches(val, settings.eval_batch_size, device, settings.num_workers, "val")
+    train_batches = Batches(train, settings.batch_size, device, settings.num_workers, "train", rank, world)
+    val_batches = Batches(val, settings.eval_batch_size, device, settings.num_workers, "val", rank, world)
     if train_transform is not None and eval_transform is None and val_batches.fast:
         warnings.warn(
             "train_transform is set but eval_transform is None: validation batches reach the model untransformed "
@@ -151,7 +162,7 @@ def fit(
     state, best_weights = RunState(settings.patience, settings.min_delta), None
     folder = None if checkpoint_dir is None else CheckpointDir(checkpoint_dir)
     spec = None if folder is None else model_spec(model)
-    if folder is not None and (ckpt := folder.start(resume, overwrite)) is not None:
+    if folder is not None and (ckpt := _start(folder, resume, overwrite)) is not None:
         check_resumable(ckpt, folder.last, spec, fit_args)
         trainer.load(ckpt)
         state.resume_from(ckpt)
@@ -159,7 +170,7 @@ def fit(
 
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
-    shown = Progress(progress, settings.epochs, state.epoch)
+    shown = Progress(progress if rank == 0 else False, settings.epochs, state.epoch)
     previous_modes = (set_mode(train_transform, True), set_mode(eval_transform, False))
     try:
         with shown, torch.random.fork_rng(devices=fork_devices), \
@@ -169,7 +180,7 @@ def fit(
                 improved = state.update(record, record["val_macro_f1"])
                 if improved:
                     best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                if folder is not None:
+                if folder is not None and rank == 0:
                     payload = make_checkpoint(spec, model, trainer.state_dicts(), state, classes, fit_args,
                                               settings.seed)
                     folder.save(payload, improved, state.history)
@@ -190,7 +201,20 @@ def fit(
         model=model, history=frame, device=device, best_epoch=state.best_epoch, best_score=state.best_score,
         best_checkpoint=None if folder is None else folder.written(folder.best),
         last_checkpoint=None if folder is None else folder.written(folder.last),
-        stopped_early=state.stopped_early, classes=classes)
+        stopped_early=state.stopped_early, classes=classes, world_size=world)
+
+
+def _start(folder: CheckpointDir, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    """The checkpoint to resume from, or None (:meth:`CheckpointDir.start`). Across processes rank 0 prepares
+    the folder (and deletes old checkpoints on ``overwrite``) while the others wait, then they read the same
+    ``last.pt``."""
+    if distributed.world_size() == 1:
+        return folder.start(resume, overwrite)
+    ckpt = folder.start(resume, overwrite) if distributed.is_main() else None
+    distributed.barrier()
+    if not distributed.is_main() and resume and folder.last.exists():
+        ckpt = load_checkpoint(folder.last)
+    return ckpt
 
 
 def _weights_and_classes(
