@@ -154,8 +154,10 @@ def test_fit_and_predict_over_two_processes(tmp_path):
 
 # --------------------------------------------------------------------------- torchrun -m seiswork train
 def _train(args: list[str], processes: int = 1) -> subprocess.CompletedProcess:
-    launcher = ([sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-                 f"--master_port={free_port()}", "-m", "seiswork"] if processes > 1 else [sys.executable, "-m", "seiswork"])
+    launcher = [sys.executable, "-m", "seiswork"]
+    if processes > 1:
+        launcher[1:2] = ["-m", "torch.distributed.run", f"--nproc_per_node={processes}", f"--master_port={free_port()}",
+                         "-m"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(launcher + ["train", *args, "--quiet"], env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
