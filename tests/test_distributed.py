@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
-from seiswork.training import distributed, fit, predict
+from seiswork.training import distributed, predict
 from seiswork.training.batches import AUGMENT, Batches, permutation, stream_seed
 from seiswork.training.distributed import Launch, launch_from_env, share, slice_bounds
 from tests.training_standins import ArrayDataset, Spectrum, make_data, model_, no_seconds, run
@@ -121,6 +121,10 @@ def _worker(rank: int, port: int, folder: str) -> None:
         run(train, val, epochs=2, checkpoint_dir=Path(folder) / "resumed")
         resumed = run(train, val, epochs=3, checkpoint_dir=Path(folder) / "resumed", resume=True)
         logits, labels = predict(whole.model, val, transform=Spectrum(), device="cpu", batch_size=8)
+        try:  # rank 0 finds the finished run; every process gets its refusal (none waits for the others)
+            run(train, val, epochs=1, checkpoint_dir=Path(folder) / "whole")
+        except FileExistsError as exc:
+            out["refused"] = str(exc)
         out.update(history=whole.history, resumed=resumed.history, world_size=whole.world_size, logits=logits,
                    labels=labels, weights={k: v.clone() for k, v in whole.model.state_dict().items()})
     with open(Path(folder) / f"rank{rank}.pkl", "wb") as f:
@@ -133,6 +137,7 @@ def test_fit_and_predict_over_two_processes(tmp_path):
     ranks = [pickle.loads((tmp_path / f"rank{r}.pkl").read_bytes()) for r in range(2)]
     a, b = ranks
     assert a["world_size"] == b["world_size"] == 2
+    assert "already holds" in a["refused"] and a["refused"] == b["refused"]
     # every process computes the same (gathered) history and ends with the same model
     pd.testing.assert_frame_equal(no_seconds(a["history"]), no_seconds(b["history"]))
     for k in a["weights"]:

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["Launch", "launch_from_env", "session", "active", "rank", "world_size", "is_main", "local_device",
-           "backend", "barrier", "all_sum", "sync_buffers", "wrap", "gather_rows", "share", "slice_bounds"]
+           "backend", "barrier", "broadcast_object", "all_sum", "sync_buffers", "wrap", "gather_rows", "share", "slice_bounds"]
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -121,11 +121,15 @@ def is_main() -> bool:
 
 
 def local_device(device: torch.device) -> torch.device:
-    """``device``, made this process's own GPU (``cuda:LOCAL_RANK``) when it is CUDA without an index and a
-    group is up."""
-    if active() and device.type == "cuda" and device.index is None:
-        return torch.device("cuda", torch.cuda.current_device())
-    return device
+    """``device``, made this process's own GPU (``cuda:LOCAL_RANK``) when it is CUDA and a group is up."""
+    if not (active() and device.type == "cuda"):
+        return device
+    launch = launch_from_env()
+    own = launch.local_rank if launch is not None else torch.cuda.current_device()
+    if device.index is not None and device.index != own:
+        raise ValueError(f"device {str(device)!r} on the process of LOCAL_RANK {own}: across processes each one "
+                         "trains on its own GPU, cuda:LOCAL_RANK; pass device 'cuda' (or none) instead")
+    return torch.device("cuda", own)
 
 
 def backend() -> str | None:
@@ -137,6 +141,15 @@ def barrier() -> None:
     """Wait until every process of the group arrives here (a no-op without a group)."""
     if active():
         dist.barrier()
+
+
+def broadcast_object(obj: object) -> object:
+    """Rank 0's ``obj`` (any picklable value) on every process; without a group ``obj`` itself."""
+    if not active():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def all_sum(t: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,7 @@ from torch import nn
 from seiswork.training import distributed
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
-from seiswork.training.checkpoints import CheckpointDir, check_resumable, load_checkpoint, make_checkpoint, model_spec
+from seiswork.training.checkpoints import CheckpointDir, check_resumable, make_checkpoint, model_spec
 from seiswork.training.epoch import Trainer
 from seiswork.training.metrics import HISTORY_COLUMNS, loss_weights, model_classes
 from seiswork.training.progress import Progress
@@ -162,11 +162,12 @@ def fit(
     state, best_weights = RunState(settings.patience, settings.min_delta), None
     folder = None if checkpoint_dir is None else CheckpointDir(checkpoint_dir)
     spec = None if folder is None else model_spec(model)
-    if folder is not None and (ckpt := _start(folder, resume, overwrite)) is not None:
+    ckpt, resumed_best = (None, None) if folder is None else _start(folder, resume, overwrite)
+    if ckpt is not None:
         check_resumable(ckpt, folder.last, spec, fit_args)
         trainer.load(ckpt)
         state.resume_from(ckpt)
-        best_weights = folder.best_weights()
+        best_weights = resumed_best
 
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
@@ -204,17 +205,25 @@ def fit(
         stopped_early=state.stopped_early, classes=classes, world_size=world)
 
 
-def _start(folder: CheckpointDir, resume: bool, overwrite: bool) -> dict[str, Any] | None:
-    """The checkpoint to resume from, or None (:meth:`CheckpointDir.start`). Across processes rank 0 prepares
-    the folder (and deletes old checkpoints on ``overwrite``) while the others wait, then they read the same
-    ``last.pt``."""
-    if distributed.world_size() == 1:
-        return folder.start(resume, overwrite)
-    ckpt = folder.start(resume, overwrite) if distributed.is_main() else None
-    distributed.barrier()
-    if not distributed.is_main() and resume and folder.last.exists():
-        ckpt = load_checkpoint(folder.last)
-    return ckpt
+def _start(folder: CheckpointDir, resume: bool, overwrite: bool) -> tuple[dict[str, Any] | None, Any]:
+    """The checkpoint to resume from (None: a fresh start, :meth:`CheckpointDir.start`) and its best weights.
+
+    Across processes rank 0 alone reads (and on ``overwrite`` deletes) the folder and hands what it read, or
+    the error it met, to the others: every process resumes from the same state even where only rank 0 sees
+    the folder."""
+    found: Any = None
+    if distributed.rank() == 0:
+        try:
+            ckpt = folder.start(resume, overwrite)
+            found = (ckpt, None if ckpt is None else folder.best_weights())
+        except (OSError, ValueError) as exc:
+            if not distributed.active():
+                raise
+            found = exc
+    found = distributed.broadcast_object(found)
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _weights_and_classes(
