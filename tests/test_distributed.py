@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import torch
 
-from seiswork.training import distributed, predict
+from seiswork.models import build_model
+from seiswork.training import distributed, fit, predict
 from seiswork.training.batches import AUGMENT, Batches, permutation, stream_seed
 from seiswork.training.distributed import Launch, launch_from_env, share, slice_bounds
 from tests.training_standins import ArrayDataset, Spectrum, make_data, model_, no_seconds, run
@@ -107,6 +108,15 @@ def test_without_a_launch_nothing_is_distributed(monkeypatch):
 
 
 # --------------------------------------------------------------------------- fit and predict over two processes
+def _plain_fit(train, val, batch_size: int):
+    """A fit with nothing random besides the shuffle and nothing batch-dependent besides the batch's mean loss
+    (no dropout, augmentation, batch norm or class weights): over two processes of ``batch_size`` it follows
+    one process of ``2 x batch_size``, up to float rounding."""
+    model = build_model("lstm", seed=0, channels=3, classes=2, hidden=8, layers=1, dropout=0.0, input_norm="none")
+    return fit(model, train, val, epochs=2, batch_size=batch_size, lr=3e-2, train_transform=Spectrum(),
+               eval_transform=Spectrum(), class_weights=False, progress=False, device="cpu")
+
+
 def _worker(rank: int, port: int, folder: str) -> None:
     """One of two gloo processes: fit, resume, predict; results pickled to ``folder/rank<r>.pkl``."""
     torch.set_num_threads(1)
@@ -118,6 +128,7 @@ def _worker(rank: int, port: int, folder: str) -> None:
     out: dict = {}
     with distributed.session("cpu"):
         whole = run(train, val, epochs=3, checkpoint_dir=Path(folder) / "whole")
+        plain = _plain_fit(train, val, batch_size=8)
         run(train, val, epochs=2, checkpoint_dir=Path(folder) / "resumed")
         resumed = run(train, val, epochs=3, checkpoint_dir=Path(folder) / "resumed", resume=True)
         logits, labels = predict(whole.model, val, transform=Spectrum(), device="cpu", batch_size=8)
@@ -126,7 +137,8 @@ def _worker(rank: int, port: int, folder: str) -> None:
         except FileExistsError as exc:
             out["refused"] = str(exc)
         out.update(history=whole.history, resumed=resumed.history, world_size=whole.world_size, logits=logits,
-                   labels=labels, weights={k: v.clone() for k, v in whole.model.state_dict().items()})
+                   labels=labels, weights={k: v.clone() for k, v in whole.model.state_dict().items()},
+                   plain=plain.history, plain_weights={k: v.clone() for k, v in plain.model.state_dict().items()})
     with open(Path(folder) / f"rank{rank}.pkl", "wb") as f:
         pickle.dump(out, f)
 
@@ -155,6 +167,13 @@ def test_fit_and_predict_over_two_processes(tmp_path):
     np.testing.assert_array_equal(a["labels"], labels)
     np.testing.assert_allclose(a["logits"], logits, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(b["logits"], a["logits"])
+    # two processes of 8 take the same steps as one process of 16: each global step is the same 16 events
+    x, y = make_data(96, seed=0)
+    one = _plain_fit(ArrayDataset(x, y), ArrayDataset(xv, yv), batch_size=16)
+    columns = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(a["plain"][columns].to_numpy(), one.history[columns].to_numpy(), rtol=1e-4)
+    for k, v in one.model.state_dict().items():
+        torch.testing.assert_close(a["plain_weights"][k], v, rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- torchrun -m seiswork train
