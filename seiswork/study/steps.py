@@ -214,7 +214,8 @@ def run_training(study: Study, out: str | os.PathLike, resume: bool = False, ove
     model, fit, test report. Returns the report. Used by ``python -m seiswork train``.
 
     Launched by ``torchrun`` it trains over the launch's processes (:mod:`seiswork.training.distributed`): every
-    process loads the data, rank 0 alone prints and writes files (and fits the baselines)."""
+    process loads the data, rank 0 alone prints and writes files (and fits the baselines). ``study.batch_size``
+    is then per process: a training step sees N x ``batch_size`` events."""
     from seiswork.training import distributed
 
     with distributed.session(study.device):

@@ -26,7 +26,8 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["Launch", "launch_from_env", "session", "active", "rank", "world_size", "is_main", "local_device",
-           "backend", "barrier", "broadcast_object", "all_sum", "sync_buffers", "wrap", "gather_rows", "share", "slice_bounds"]
+           "backend", "barrier", "broadcast_object", "all_sum", "sync_buffers", "wrap", "gather_rows", "share",
+           "slice_bounds"]
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
