@@ -94,6 +94,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"seiswork train: error: {exc}", file=sys.stderr)
         return 1
+    from seiswork.training.distributed import is_main
+
+    if not is_main():  # under torchrun rank 0 alone reports
+        return 0
     print(f"test ({report['n_samples']} events): accuracy {report['accuracy']:.4f}, "
           f"balanced accuracy {report['balanced_accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}, "
           f"ROC-AUC {report['roc_auc']:.4f}")

@@ -59,6 +59,7 @@ def test_fit_learns_separable_data(data):
     assert res.history["val_accuracy"].max() > 0.9
     assert res.best_epoch == int(res.history["val_macro_f1"].idxmax()) + 1
     assert res.best_checkpoint.name == "best.pt" and res.device == torch.device("cpu")
+    assert res.world_size == 1 and not torch.distributed.is_initialized()  # one process: no process group
     assert not res.model.training
     # the model returned holds the best epoch's weights
     report = evaluate(res.model, val, transform=Spectrum(), device="cpu")

@@ -162,17 +162,21 @@ def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
                out: str | os.PathLike | None = None, baselines: dict[str, Any] | None = None) -> dict[str, Any]:
     """The test report of the trained model (the test part is used here only), written to
     ``out/metrics.json`` (default :func:`model_dir`) with the study's parameters, how training ended and the
-    headline metrics of ``baselines`` (reports of :func:`test_baselines`) on the same test part."""
+    headline metrics of ``baselines`` (reports of :func:`test_baselines`) on the same test part. Across
+    processes every process takes part in the evaluation and only rank 0 writes."""
+    from seiswork.training import distributed
     from seiswork.training.report import HEADLINE_METRICS
 
     report = seiswork.evaluate(result.model, adapter.dataset("test"), transform=eval_transform,
                                device=result.device, classes=[str(c) for c in adapter.classes])
+    if not distributed.is_main():
+        return report
     folder = Path(out) if out is not None else model_dir(study)
     seiswork.save_metrics(report, folder / "metrics.json", extra={"training": {
         "best_epoch": result.best_epoch, "epochs_run": len(result.history), "stopped_early": result.stopped_early,
         "best_val_macro_f1": result.best_score, "device": str(result.device),
         "n_train": len(adapter.dataset("train")), "n_val": len(adapter.dataset("val")),
-        "n_test": report["n_samples"]}, "study": study.to_dict(where=False),
+        "n_test": report["n_samples"]}, "world_size": result.world_size, "study": study.to_dict(where=False),
         "data": [str(p) for p in _data_paths(study)],
         "baselines": {name: {k: r[k] for k in HEADLINE_METRICS} for name, r in (baselines or {}).items()}})
     _save_bundle(study, result, adapter, eval_transform, folder)
@@ -221,8 +225,26 @@ def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = N
 def run_training(study: Study, out: str | os.PathLike, resume: bool = False, overwrite: bool = False,
                  progress: Any = None, verbose: bool = True) -> dict[str, Any]:
     """The whole workflow for one model, into the folder ``out``: load and preprocess (no cache), pipelines,
-    model, fit, test report. Returns the report. Used by ``python -m seiswork train``."""
-    out = Path(out)
+    model, fit, test report. Returns the report. Used by ``python -m seiswork train``.
+
+    Launched by ``torchrun`` it trains over the launch's processes (:mod:`seiswork.training.distributed`): every
+    process loads the data, rank 0 alone prints and writes files (and fits the baselines). ``study.batch_size``
+    is then per process: a training step sees N x ``batch_size`` events."""
+    from seiswork.training import distributed
+
+    with distributed.session(study.device):
+        main = distributed.is_main()
+        verbose = verbose and main
+        progress = progress if main else False
+        report = _run_training(study, Path(out), resume, overwrite, progress, verbose)
+        distributed.barrier()
+    return report
+
+
+def _run_training(study: Study, out: Path, resume: bool, overwrite: bool, progress: Any,
+                  verbose: bool) -> dict[str, Any]:
+    from seiswork.training import distributed
+
     adapter = prepare_data(study, use_cache=False, verbose=verbose)
     sampling_rate(study, adapter)  # known before training, since the baselines need it
     pipelines = make_pipelines(study, from_run=False)
@@ -237,5 +259,5 @@ def run_training(study: Study, out: str | os.PathLike, resume: bool = False, ove
         print(seiswork.model_summary(model, (1, seq_len, features)))
     result = train_model(study, model, adapter, pipelines, out=out, resume=resume, overwrite=overwrite,
                          progress=progress)
-    baselines = test_baselines(study, adapter, out=out)
+    baselines = test_baselines(study, adapter, out=out) if distributed.is_main() else {}
     return {**test_model(study, result, adapter, pipelines[1], out=out, baselines=baselines), "baselines": baselines}

@@ -12,6 +12,7 @@ Modules, each the home of one concern:
 - :mod:`~seiswork.training.report`: the report dict, :func:`report_to_json`, :func:`save_metrics`.
 - :mod:`~seiswork.training.progress`: tqdm bars, plain lines or a callback.
 - :mod:`~seiswork.training.runtime`: :func:`get_device`, :func:`retain_freed_memory`, the CPU thread policy.
+- :mod:`~seiswork.training.distributed`: training over ``torchrun``'s processes (DDP): process group, shares, gathers.
 - :mod:`~seiswork.training.arguments`: ``fit``'s arguments checked once.
 """
 

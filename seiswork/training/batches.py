@@ -10,6 +10,12 @@ Two ways to feed data:
 - **Per-item path** (any other ``Dataset``, e.g. the seed's ``get_datasets(transform_train=...,
   transform_test=...)``): a seeded ``DataLoader``; its items are already model inputs, and
   ``train_transform``/``eval_transform`` (if given) are applied to the collated batches.
+
+Across processes (``rank`` of ``world``, :mod:`seiswork.training.distributed`) each process takes its share:
+a shuffled (training) epoch gives process ``rank`` every ``world``-th item of the epoch's global permutation
+(the same on every process, padded as ``DistributedSampler`` pads so all take the same number of steps); an
+unshuffled (evaluation) pass gives it one contiguous slice (:func:`~seiswork.training.distributed.slice_bounds`),
+so the slices gathered in rank order are the data in order.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 from torch import nn
 
 from seiswork.data.dataset import seed_worker
+from seiswork.training.distributed import share, slice_bounds
 from seiswork.transforms import seed_pipeline
 
 __all__ = ["SHUFFLE", "AUGMENT", "DROPOUT", "Batches", "stream_seed", "permutation", "apply_transform",
@@ -32,9 +39,12 @@ __all__ = ["SHUFFLE", "AUGMENT", "DROPOUT", "Batches", "stream_seed", "permutati
 SHUFFLE, AUGMENT, DROPOUT = 1, 2, 3
 
 
-def stream_seed(seed: int, epoch: int, stream: int) -> int:
-    """A 32-bit seed for one (run seed, epoch, stream); independent streams, no seed+epoch collisions."""
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+def stream_seed(seed: int, epoch: int, stream: int, rank: int = 0) -> int:
+    """A 32-bit seed for one (run seed, epoch, stream[, process rank]); independent streams, no seed+epoch
+    collisions. Rank 0 (and a single process) gets the seed of ``(seed, epoch, stream)``, so a one-process run
+    draws exactly what it drew before ranks existed."""
+    entropy = [seed, epoch, stream] + ([rank] if rank else [])
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def permutation(n: int, seed: int) -> torch.Tensor:
@@ -89,9 +99,14 @@ def dataset_classes(dataset: Any) -> list[str] | None:
 
 
 class Batches:
-    """Batches ``(x, y)`` on ``device`` from a dataset: the batched fast path or a seeded DataLoader."""
+    """Batches ``(x, y)`` on ``device`` from a dataset: the batched fast path or a seeded DataLoader.
 
-    def __init__(self, dataset: Any, batch_size: int, device: torch.device, num_workers: int, name: str) -> None:
+    ``rank``/``world``: this process's share of the data when ``world`` processes train together (see the
+    module docstring); ``world=1`` is the whole data set.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int, device: torch.device, num_workers: int, name: str,
+                 rank: int = 0, world: int = 1) -> None:
         if dataset is None:
             raise TypeError(f"{name} dataset is None; pass a Dataset (e.g. adapter.dataset({name!r}))")
         try:
@@ -100,6 +115,10 @@ class Batches:
             raise TypeError(f"{name} dataset must be a sized torch Dataset, got {type(dataset).__name__}") from exc
         if n == 0:
             raise ValueError(f"{name} dataset is empty; check the split ratios or the data")
+        if n < world:
+            raise ValueError(f"{name} dataset has {n} event(s), fewer than the {world} processes training together; "
+                             "every process needs at least one: use fewer processes (--nproc_per_node) or more data")
+        self.rank, self.world = rank, world
         self.dataset, self.batch_size, self.device, self.num_workers, self.name = (
             dataset, batch_size, device, num_workers, name)
         self.n = n
@@ -129,10 +148,25 @@ class Batches:
                     self.x, self.y = self.x.pin_memory(), self.y.pin_memory()
 
     def __len__(self) -> int:
-        return -(-self.n // self.batch_size)
+        """The number of batches of a shuffled (training) epoch on this process."""
+        return -(-(-(-self.n // self.world)) // self.batch_size)
+
+    def sizes(self) -> list[int]:
+        """How many items each process's unshuffled (evaluation) pass holds, in rank order."""
+        return [b - a for a, b in (slice_bounds(self.n, self.world, r) for r in range(self.world))]
 
     def labels(self) -> np.ndarray:
+        """The labels of the whole data set (every process's share), in order."""
         return self.y.cpu().numpy() if self.fast else dataset_labels(self.dataset)
+
+    def _order(self, shuffle_seed: int | None) -> torch.Tensor | None:
+        """This process's items of one pass in order (None: all items in dataset order)."""
+        if shuffle_seed is not None:
+            order = permutation(self.n, shuffle_seed)
+            return share(order, self.world, self.rank) if self.world > 1 else order
+        if self.world > 1:
+            return torch.arange(*slice_bounds(self.n, self.world, self.rank))
+        return None
 
     def epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One pass; shuffled with ``shuffle_seed`` (None: in order)."""
@@ -142,10 +176,10 @@ class Batches:
             yield from self._loader_epoch(shuffle_seed)
 
     def _fast_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = None
-        if shuffle_seed is not None:
-            order = permutation(self.n, shuffle_seed).to(self.x.device)
-        for start in range(0, self.n, self.batch_size):
+        order = self._order(shuffle_seed)
+        if order is not None:
+            order = order.to(self.x.device)
+        for start in range(0, self.n if order is None else len(order), self.batch_size):
             if order is None:
                 xb, yb = self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
             else:
@@ -157,15 +191,16 @@ class Batches:
         transform = getattr(self.dataset, "transform", None)
         if shuffle_seed is not None and self.num_workers == 0:
             # the per-item transform draws in this process: reseed it per epoch like the batched path
-            seed_pipeline(transform, stream_seed(shuffle_seed, 0, AUGMENT))
+            seed_pipeline(transform, stream_seed(shuffle_seed, 0, AUGMENT, self.rank))
         # the same permutation as the fast path (DataLoader's own shuffle would first draw worker seeds
         # from the generator, giving another order); workers' base seed comes from the generator
-        order = None if shuffle_seed is None else permutation(self.n, shuffle_seed).tolist()
+        order = self._order(shuffle_seed)
+        order = None if order is None else order.tolist()
         loader = torch.utils.data.DataLoader(
             self.dataset,
             batch_size=self.batch_size,
             sampler=order,
-            generator=torch.Generator().manual_seed(shuffle_seed if shuffle_seed is not None else 0),
+            generator=torch.Generator().manual_seed(self._worker_seed(shuffle_seed)),
             num_workers=self.num_workers,
             worker_init_fn=seed_worker if self.num_workers else None,
             pin_memory=self.device.type == "cuda",
@@ -173,3 +208,8 @@ class Batches:
         for xb, yb in loader:
             xb = torch.as_tensor(xb, dtype=torch.float32)
             yield xb.to(self.device, non_blocking=True), torch.as_tensor(yb, dtype=torch.int64).to(self.device)
+
+    def _worker_seed(self, shuffle_seed: int | None) -> int:
+        """The DataLoader generator's seed (its workers' base seed): the shuffle seed, another one per rank."""
+        base = shuffle_seed if shuffle_seed is not None else 0
+        return stream_seed(base, 0, SHUFFLE, self.rank) if self.rank else base

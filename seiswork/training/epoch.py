@@ -4,6 +4,12 @@ Every epoch derives three seeds from ``(seed, epoch)`` (:func:`~seiswork.trainin
 for the shuffling permutation, one reseeding the augmentation pipeline (``seiswork.transforms.seed_pipeline``)
 and one for ``torch.manual_seed`` (dropout draws from the global torch RNG, which ``fit`` forks). Nothing
 random carries over from one epoch to the next except the model and optimizer state.
+
+Across processes (:mod:`seiswork.training.distributed`) the model runs wrapped in ``DistributedDataParallel``;
+the shuffling seed is the same on every process (one global permutation that the processes share out), the
+augmentation and dropout seeds also derive from the process's rank, and the epoch's training loss and metrics
+and its validation predictions are gathered from all processes, so every process computes the same record
+(and so takes the same early-stopping and scheduler decisions).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seiswork.training import distributed
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import AUGMENT, DROPOUT, SHUFFLE, Batches, apply_transform, set_mode, stream_seed
 from seiswork.training.evaluation import predict_batches
@@ -28,12 +35,16 @@ __all__ = ["Trainer"]
 class Trainer:
     """The model with its loss, AdamW optimizer, learning-rate scheduler and gradient scaler for one ``fit``.
 
-    ``weights``: the loss's class weights ``(classes,)`` (None: unweighted).
+    ``weights``: the loss's class weights ``(classes,)`` (None: unweighted). ``model`` is the plain module
+    (evaluated, checkpointed); ``net`` is what the training steps call: ``model`` in ``DistributedDataParallel``
+    while a process group is up, else ``model`` itself.
     """
 
     def __init__(self, model: nn.Module, settings: FitSettings, weights: np.ndarray | None, device: torch.device,
                  train_transform: Any, eval_transform: Any) -> None:
         self.model, self.settings, self.device = model, settings, device
+        self.rank = distributed.rank()
+        self.net = distributed.wrap(model, device)
         self.train_transform, self.eval_transform = train_transform, eval_transform
         self.weight_t = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
         self.criterion = nn.CrossEntropyLoss(weight=self.weight_t)
@@ -67,14 +78,15 @@ class Trainer:
     def run_epoch(self, epoch: int, train: Batches, val: Batches, progress: Progress) -> dict[str, Any]:
         """Train and validate epoch ``epoch`` (0-based); returns its history record (``HISTORY_COLUMNS``)."""
         t0 = time.perf_counter()
-        seed, device = self.settings.seed, self.device
-        torch.manual_seed(stream_seed(seed, epoch, DROPOUT))
-        seed_pipeline(self.train_transform, stream_seed(seed, epoch, AUGMENT))
+        seed, device, rank = self.settings.seed, self.device, self.rank
+        torch.manual_seed(stream_seed(seed, epoch, DROPOUT, rank))
+        seed_pipeline(self.train_transform, stream_seed(seed, epoch, AUGMENT, rank))
         self.model.train()
         set_mode(self.train_transform, True)
         batches = train.epoch(stream_seed(seed, epoch, SHUFFLE))
         batches = ((apply_transform(self.train_transform, xb, device), yb) for xb, yb in batches)
         train_loss, train_m = self._train(progress.batches(batches, len(train), epoch + 1))
+        distributed.sync_buffers(self.model)
 
         val_logits, val_labels = predict_batches(self.model, val, self.eval_transform, device, self.settings.amp,
                                                  self.amp_dtype)
@@ -99,7 +111,7 @@ class Trainer:
 
     def _train(self, batches: Any) -> tuple[float, dict[str, float]]:
         """The optimisation steps of one epoch: its weighted mean loss and its metrics."""
-        model, optimizer, scaler, device = self.model, self.optimizer, self.scaler, self.device
+        model, optimizer, scaler, device = self.net, self.optimizer, self.scaler, self.device
         amp, grad_clip = self.settings.amp, self.settings.grad_clip
         loss_sum = torch.zeros((), device=device)
         weight_sum = torch.zeros((), device=device)
@@ -127,5 +139,9 @@ class Trainer:
             weight_sum += w
             preds.append(logits.detach().argmax(1))
             labels.append(yb)
-        train_m = epoch_metrics(torch.cat(labels).cpu().numpy(), torch.cat(preds).cpu().numpy())
-        return float(loss_sum / weight_sum), train_m
+        sums = distributed.all_sum(torch.stack([loss_sum, weight_sum]))
+        labels_np, preds_np = torch.cat(labels).cpu().numpy(), torch.cat(preds).cpu().numpy()
+        if distributed.active():  # every process took the same number of items
+            sizes = [len(labels_np)] * distributed.world_size()
+            labels_np, preds_np = distributed.gather_rows(labels_np, sizes), distributed.gather_rows(preds_np, sizes)
+        return float(sums[0] / sums[1]), epoch_metrics(labels_np, preds_np)

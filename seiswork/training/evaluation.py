@@ -1,4 +1,9 @@
-"""Predictions of a trained model on a dataset, and its test-set report."""
+"""Predictions of a trained model on a dataset, and its test-set report.
+
+While a process group is up (:mod:`seiswork.training.distributed`) every process predicts one contiguous slice
+of the data and the slices are gathered, in rank order, on every process: each gets the logits of the whole
+data set in its order. Every process of the group must then make the call.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seiswork.training import distributed
 from seiswork.training.arguments import check_int
 from seiswork.training.batches import Batches, apply_transform, dataset_classes, set_mode, transform_to_device
 from seiswork.training.report import classification_report
@@ -22,7 +28,8 @@ def predict_batches(
     amp_dtype: torch.dtype = torch.bfloat16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits ``(n, classes)`` float32 and labels ``(n,)`` of ``batches`` in order, model and transform in eval
-    mode (their modes are restored afterwards)."""
+    mode (their modes are restored afterwards). Batches shared out over processes (``batches.world > 1``) are
+    gathered from all of them: ``n`` is the whole data set."""
     was_training = model.training
     previous = set_mode(transform, False)
     model.eval()
@@ -39,19 +46,26 @@ def predict_batches(
         model.train(was_training)
         if previous is not None:
             set_mode(transform, previous)
-    return torch.cat(logits).cpu().numpy(), torch.cat(labels).cpu().numpy()
+    logits_np, labels_np = torch.cat(logits).cpu().numpy(), torch.cat(labels).cpu().numpy()
+    if batches.world > 1:
+        sizes = batches.sizes()
+        logits_np, labels_np = distributed.gather_rows(logits_np, sizes), distributed.gather_rows(labels_np, sizes)
+    return logits_np, labels_np
 
 
 def predict(
     model: nn.Module, data: Any, transform: Any = None, device: str | torch.device | None = None,
     batch_size: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Logits ``(n, classes)`` float32 and labels ``(n,)`` int64 of a dataset, in dataset order (model in eval mode)."""
-    device = get_device(device)
+    """Logits ``(n, classes)`` float32 and labels ``(n,)`` int64 of a dataset, in dataset order (model in eval mode).
+
+    Inside a process group every process predicts a slice and gets the whole (see the module docstring)."""
+    device = distributed.local_device(get_device(device))
     model.to(device)
     transform_to_device(transform, device)
-    return predict_batches(model, Batches(data, check_int("batch_size", batch_size), device, 0, "test"), transform,
-                           device)
+    batches = Batches(data, check_int("batch_size", batch_size), device, 0, "test", rank=distributed.rank(),
+                      world=distributed.world_size())
+    return predict_batches(model, batches, transform, device)
 
 
 def evaluate(

@@ -13,6 +13,12 @@ and every epoch reseeds shuffling, augmentation and dropout from ``(seed, epoch)
 optimizer state, which the checkpoint stores — so a run resumed from ``last.pt`` ends exactly like an
 uninterrupted one, and the same seed gives the same history on the same machine. Initial weights are the
 caller's: build the model with ``build_model(name, seed=...)``.
+
+Across processes. Inside a process group (``torchrun``; :func:`seiswork.training.distributed.session`) ``fit``
+trains one model over all the processes with ``DistributedDataParallel``: each takes its share of every epoch's
+batches of ``batch_size`` (so a step sees ``world_size x batch_size`` events), gradients are averaged, the
+epoch's metrics are gathered so every process computes the same history and stops at the same epoch, and
+rank 0 alone writes the checkpoints and history. Every process calls ``fit`` with the same arguments.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seiswork.training import distributed
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
 from seiswork.training.checkpoints import CheckpointDir, check_resumable, make_checkpoint, model_spec
@@ -43,7 +50,8 @@ __all__ = ["FitResult", "fit"]
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1).
+    """What :func:`fit` returns. ``model`` holds the best weights (by validation macro F1); ``world_size``: the
+    number of processes that trained it.
 
     ``best_checkpoint`` / ``last_checkpoint``: the files ``best.pt`` / ``last.pt`` (in ``checkpoint_dir``, or in
     the temporary run folder ``fit`` made without one); None only for a model without a ``.config`` dict, which
@@ -59,6 +67,7 @@ class FitResult:
     best_score: float
     stopped_early: bool
     classes: list[str] = field(default_factory=list)
+    world_size: int = 1
 
     def __repr__(self) -> str:
         return (
@@ -102,7 +111,7 @@ def fit(
             the batched fast path (see :mod:`seiswork.training.batches`). ``val`` drives early stopping and model
             selection.
         epochs: maximum number of epochs (total, counting epochs done before a resume).
-        batch_size: training batch size.
+        batch_size: training batch size (per process: across N processes a step sees N x ``batch_size``).
         lr: AdamW learning rate.
         train_transform: applied to every training batch ``(B, time, channel)`` on the device, in train mode
             (augmentations, then spectrum). Reseeded from ``(seed, epoch)`` at each epoch start.
@@ -117,10 +126,12 @@ def fit(
         scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
             or ``"cosine"`` (cosine decay over ``epochs``).
         checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
-            atomically. None: a fresh temporary folder (``tempfile.mkdtemp(prefix="seiswork-fit-")``, left in
-            place for the caller, its path in ``FitResult.best_checkpoint``), so that ``load_model`` works on
-            every result; a model without a ``.config`` dict then gets no checkpoints (None in the result).
-        resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed).
+            atomically (by rank 0 alone across processes). None: a fresh temporary folder
+            (``tempfile.mkdtemp(prefix="seiswork-fit-")``, left in place for the caller, its path in
+            ``FitResult.best_checkpoint``), so that ``load_model`` works on every result; a model without a
+            ``.config`` dict then gets no checkpoints (None in the result).
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists (the same arguments must be passed; across
+            processes every process reads it).
         overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
         amp: mixed precision: bfloat16 autocast on CPU, float16 autocast + gradient scaling on CUDA. CPUs with
             bf16 support (AMX, AVX512-BF16) train faster at the same accuracy (``benchmarks/bench_train.py
@@ -140,14 +151,15 @@ def fit(
 
     import sklearn.metrics  # noqa: F401  (its first import takes seconds: not inside epoch 1's clock)
 
-    device = get_device(device)
+    device = distributed.local_device(get_device(device))
+    rank, world = distributed.rank(), distributed.world_size()
     if device.type == "cpu":
         retain_freed_memory()
     model.to(device)
     for t in (train_transform, eval_transform):
         transform_to_device(t, device)
-    train_batches = Batches(train, settings.batch_size, device, settings.num_workers, "train")
-    val_batches = Batches(val, settings.eval_batch_size, device, settings.num_workers, "val")
+    train_batches = Batches(train, settings.batch_size, device, settings.num_workers, "train", rank, world)
+    val_batches = Batches(val, settings.eval_batch_size, device, settings.num_workers, "val", rank, world)
     if train_transform is not None and eval_transform is None and val_batches.fast:
         warnings.warn(
             "train_transform is set but eval_transform is None: validation batches reach the model untransformed "
@@ -162,15 +174,16 @@ def fit(
         checkpoint_dir = tempfile.mkdtemp(prefix="seiswork-fit-")
     folder = None if checkpoint_dir is None else CheckpointDir(checkpoint_dir)
     spec = None if folder is None else model_spec(model)
-    if folder is not None and (ckpt := folder.start(resume, overwrite)) is not None:
+    ckpt, resumed_best = (None, None) if folder is None else _start(folder, resume, overwrite)
+    if ckpt is not None:
         check_resumable(ckpt, folder.last, spec, fit_args)
         trainer.load(ckpt)
         state.resume_from(ckpt)
-        best_weights = folder.best_weights()
+        best_weights = resumed_best
 
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
-    shown = Progress(progress, settings.epochs, state.epoch)
+    shown = Progress(progress if rank == 0 else False, settings.epochs, state.epoch)
     previous_modes = (set_mode(train_transform, True), set_mode(eval_transform, False))
     try:
         with shown, torch.random.fork_rng(devices=fork_devices), \
@@ -180,7 +193,7 @@ def fit(
                 improved = state.update(record, record["val_macro_f1"])
                 if improved:
                     best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                if folder is not None:
+                if folder is not None and rank == 0:
                     payload = make_checkpoint(spec, model, trainer.state_dicts(), state, classes, fit_args,
                                               settings.seed)
                     folder.save(payload, improved, state.history)
@@ -201,7 +214,28 @@ def fit(
         model=model, history=frame, device=device, best_epoch=state.best_epoch, best_score=state.best_score,
         best_checkpoint=None if folder is None else folder.written(folder.best),
         last_checkpoint=None if folder is None else folder.written(folder.last),
-        stopped_early=state.stopped_early, classes=classes)
+        stopped_early=state.stopped_early, classes=classes, world_size=world)
+
+
+def _start(folder: CheckpointDir, resume: bool, overwrite: bool) -> tuple[dict[str, Any] | None, Any]:
+    """The checkpoint to resume from (None: a fresh start, :meth:`CheckpointDir.start`) and its best weights.
+
+    Across processes rank 0 alone reads (and on ``overwrite`` deletes) the folder and hands what it read, or
+    the error it met, to the others: every process resumes from the same state even where only rank 0 sees
+    the folder."""
+    found: Any = None
+    if distributed.rank() == 0:
+        try:
+            ckpt = folder.start(resume, overwrite)
+            found = (ckpt, None if ckpt is None else folder.best_weights())
+        except (OSError, ValueError) as exc:
+            if not distributed.active():
+                raise
+            found = exc
+    found = distributed.broadcast_object(found)
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _weights_and_classes(
