@@ -207,7 +207,7 @@ def test_torchrun_train_command_on_two_processes(tmp_path):
     pd.testing.assert_frame_equal(no_seconds(history.iloc[:2]), no_seconds(first))  # continued, not restarted
     # one set of artifacts, no leftovers of atomic writes
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["best.pt", "history.csv", "last.pt",
-                                                                     "metrics.json"]
+                                                                     "metrics.json", "model.seiswork"]
     ddp = json.loads((out / "metrics.json").read_text())
     assert ddp["world_size"] == 2 and ddp["training"]["epochs_run"] == 3
     # the same seed and global batch size (2 x 16) in one process
