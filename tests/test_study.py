@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from seiswork import cli, runner
-from seiswork.study import Study, StudyError, parse_channels, prepare_data, run_training
+from seiswork.study import Study, StudyError, parse_channels, prepare_data, run_training, select_classes
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +155,41 @@ def test_run_resolves_relative_data_paths_from_where_it_started(tmp_path, two_fi
     run = runner.run_notebooks({"data_paths": ["mine/events.pkl"]}, out=tmp_path / "run", only=["01"], progress=False)
     record = json.loads((run / "preprocessed.json").read_text())
     assert record["files"][0][0] == str((tmp_path / "mine" / "events.pkl").resolve())
+
+
+def _three_classes():
+    from seiswork.data.eventset import EventSet
+    from tests.conftest import make_seed_events
+
+    events, labels, ids = make_seed_events(n=30, classes=("earthquake", "explosion", "rockfall"))
+    labels = np.where(np.arange(30) < 3, "rockfall", np.where(labels == "rockfall", "earthquake", labels))
+    meta = pd.DataFrame({"source": "x.pkl", "index": np.arange(30), "label": labels, "event_id": ids})
+    return EventSet(events, labels, meta=meta)
+
+
+def test_class_selection_keeps_drops_or_merges_and_leaves_the_input_alone():
+    events = _three_classes()
+    before = events.labels.copy()
+    kept = select_classes(events, Study(classes=["earthquake", "rockfall"]), verbose=False)
+    assert set(kept.labels) == {"earthquake", "rockfall"} and len(kept.events) == len(kept.meta)
+    dropped = select_classes(events, Study(min_class_events=5), verbose=False)
+    assert "rockfall" not in set(dropped.labels) and len(dropped.events) == 27
+    merged = select_classes(events, Study(min_class_events=5, rare_classes="merge"), verbose=False)
+    assert sorted(pd.Series(merged.labels).value_counts().items())[-1] == ("other", 3)
+    assert (merged.meta["label"] == merged.labels).all()
+    assert (events.labels == before).all() and len(events.events) == 30
+    with pytest.raises(ValueError, match=r"classes \['blast'\] do not occur"):
+        select_classes(events, Study(classes=["blast"]), verbose=False)
+    with pytest.raises(StudyError, match="'rare_classes': must be 'drop' or 'merge'"):
+        Study(rare_classes="keep")
+
+
+def test_seisbench_class_selection_and_label_column(shared_data, tmp_path):
+    study = Study(data_paths=[str(shared_data / "seisbench_dummy")], min_class_events=5,
+                  label_column="source_event_category", run_dir=str(tmp_path), test_ratio=0.3, val_ratio=0.2)
+    adapter = prepare_data(study, verbose=False)
+    assert [str(c) for c in adapter.classes] == ["ID", "UP"]  # P1, P2, P3 (one event each) dropped
+    merged = prepare_data(study.replace(rare_classes="merge"), verbose=False)
+    assert "other" in [str(c) for c in merged.classes]
+    with pytest.raises(ValueError, match="no_such_column"):
+        prepare_data(study.replace(label_column="no_such_column"), verbose=False)

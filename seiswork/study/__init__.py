@@ -10,11 +10,12 @@ from seiswork.study.steps import (
     prepare_data,
     run_folder,
     run_training,
+    select_classes,
     sampling_rate,
     test_baselines,
     test_model,
     train_model,
 )
 
-__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "sampling_rate", "make_pipelines",
+__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "select_classes", "sampling_rate", "make_pipelines",
            "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]

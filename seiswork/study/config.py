@@ -77,6 +77,10 @@ class Study:
     data_paths: tuple[str, ...] = _p((), "event files or folders (pickled DataFrames, .npz, SeisBench, "
                                          "miniSEED/SAC); empty: the built-in default data", factory=tuple)
     channels: tuple[str, ...] = _p(("Z", "N", "E"), "channel order, e.g. Z,N,E or BHZ,BHN,BHE")
+    label_column: str = _p("source_event_category", "the class column of SeisBench metadata and ObsPy catalogs")
+    classes: tuple[str, ...] = _p((), "keep only these classes (empty: every class)", factory=tuple)
+    min_class_events: int = _p(0, "classes with fewer events are dropped or merged (see rare_classes; 0: keep all)")
+    rare_classes: str = _p("drop", "what happens to classes below min_class_events: drop, or merge into 'other'")
     test_ratio: float = _p(0.3, "fraction of all events held out for the test report")
     val_ratio: float = _p(0.15, "fraction of the training part used for early stopping and model selection")
     seed: int = _p(0, "seed of the split, augmentations, shuffling, dropout and initial weights")
@@ -110,6 +114,15 @@ class Study:
             raise StudyError("data_paths", f"must be a list of paths, got {self.data_paths!r}")
         put("data_paths", tuple(os.fspath(p) for p in self.data_paths))
         put("channels", parse_channels(self.channels))
+        if not isinstance(self.label_column, str) or not self.label_column:
+            raise StudyError("label_column", f"must be a column name, got {self.label_column!r}")
+        classes = (self.classes,) if isinstance(self.classes, str) else self.classes
+        if classes is None or not isinstance(classes, Sequence):
+            raise StudyError("classes", f"must be a list of class names, got {self.classes!r}")
+        put("classes", tuple(str(c) for c in classes))
+        put("min_class_events", _int("min_class_events", self.min_class_events, 0))
+        if self.rare_classes not in ("drop", "merge"):
+            raise StudyError("rare_classes", f"must be 'drop' or 'merge', got {self.rare_classes!r}")
         for name in ("test_ratio", "val_ratio"):
             put(name, _real(name, getattr(self, name), low=0.0, high=1.0, open_low=True, open_high=True))
         put("seed", _int("seed", self.seed, 0))
@@ -203,7 +216,7 @@ class Study:
             elif f.name == "data_paths":
                 parser.add_argument("--data", flag, dest=f.name, nargs="+", default=list(default), metavar="PATH",
                                     help=text)
-            elif f.name == "channels":
+            elif f.name in ("channels", "classes"):
                 parser.add_argument(flag, dest=f.name, nargs="+", default=list(default), metavar="NAME", help=text)
             else:
                 kind = type(default) if default is not None else (float if f.name == "sampling_rate" else str)

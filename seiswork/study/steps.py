@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from typing import Any
 
 import seiswork
@@ -17,7 +18,7 @@ from seiswork.runs import prepare_run_dir
 from seiswork.study import cache
 from seiswork.study.config import Study
 
-__all__ = ["run_folder", "prepare_data", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
+__all__ = ["run_folder", "prepare_data", "select_classes", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
            "train_model", "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
@@ -38,7 +39,9 @@ def _data_paths(study: Study) -> list[Path]:
 
 def _fingerprint(study: Study) -> dict[str, Any]:
     parameters = {"channels": list(study.channels), "test_ratio": study.test_ratio, "val_ratio": study.val_ratio,
-                  "seed": study.seed, "preprocessing": "DROP_NAN|TRIMMING|ZSCORE"}
+                  "seed": study.seed, "preprocessing": "DROP_NAN|TRIMMING|ZSCORE", "label_column": study.label_column,
+                  "classes": list(study.classes), "min_class_events": study.min_class_events,
+                  "rare_classes": study.rare_classes}
     return cache.fingerprint(_data_paths(study), parameters)
 
 
@@ -62,7 +65,8 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
                   "preparing the data again", flush=True)
     if events is None:
         paths = [str(p) for p in study.resolved_data_paths()] if study.data_paths else None
-        events = seiswork.load_events(paths, channels=study.channels)
+        events = seiswork.load_events(paths, channels=study.channels, label_column=study.label_column)
+    events = select_classes(events, study, verbose=verbose)
     _check_one_rate(events.meta, study)
     adapter = seiswork.WaveformDataAdapter(events, events.labels, channels=study.channels,
                                            test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed)
@@ -71,6 +75,41 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
         adapter.save(run / PREPROCESSED)
         cache.write_fingerprint(run / FINGERPRINT, _fingerprint(study))
     return adapter
+
+
+def select_classes(events: Any, study: Study, verbose: bool = True):
+    """The events of the study's classes: ``study.classes`` kept (all when empty), then classes with fewer than
+    ``study.min_class_events`` events dropped or merged into ``"other"``. Returns a new EventSet (the input is
+    not changed); prints what it removed."""
+    from seiswork.data.eventset import EventSet
+
+    original = np.asarray(events.labels)
+    labels = original.astype(str)  # class names as the study names them
+    counts = pd.Series(labels).value_counts()
+    keep = np.ones(len(labels), dtype=bool)
+    if study.classes:
+        missing = [c for c in study.classes if c not in counts.index]
+        if missing:
+            raise ValueError(f"classes {missing} do not occur in the data (it has {dict(counts)}); "
+                             "check the class names or label_column")
+        keep &= np.isin(labels, study.classes)
+    rare = [c for c, n in pd.Series(labels[keep]).value_counts().items() if n < study.min_class_events]
+    new_labels = original
+    if rare and study.rare_classes == "merge":
+        new_labels = np.where(np.isin(labels, rare), "other", labels).astype(object)
+    elif rare:
+        keep &= ~np.isin(labels, rare)
+    if keep.all() and not rare:
+        return events
+    if verbose:
+        what = "merged into 'other'" if study.rare_classes == "merge" else "dropped"
+        print(f"[seiswork] classes: kept {sorted(set(new_labels[keep]))}; {int((~keep).sum())} events of other "
+              f"classes left out" + (f"; rare classes {rare} {what}" if rare else ""), flush=True)
+    rows = np.flatnonzero(keep)
+    meta = events.meta.iloc[rows].reset_index(drop=True).assign(label=new_labels[rows])
+    kept_sources = meta["source"].value_counts(sort=False).to_dict() if "source" in meta else None
+    return EventSet([events.events[i] for i in rows], new_labels[rows], meta=meta, channels=events.channels,
+                    counts=kept_sources)
 
 
 def _rates(meta: Any) -> dict[float, list[str]]:
