@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from seiswork import defaults
 from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, head_list
 from seiswork.data.npz import read_npz, write_npz
 from seiswork.data.preprocess import (
@@ -90,8 +91,8 @@ class WaveformDataAdapter:
         labels: Any = None,
         channels: Sequence[str] = DEFAULT_CHANNELS,
         transforms: TransformOP | None = TransformOP.DROP_NAN | TransformOP.TRIMMING | TransformOP.ZSCORE,
-        test_ratio: float = 0.3,
-        val_ratio: float = 0.1,
+        test_ratio: float = defaults.TEST_RATIO,
+        val_ratio: float = defaults.VAL_RATIO,
         seed: int = 0,
         groups: Any = None,
         meta: pd.DataFrame | None = None,

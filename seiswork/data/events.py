@@ -17,6 +17,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from seiswork import defaults
+
 __all__ = [
     "DEFAULT_CHANNELS",
     "COMPONENT_ALIASES",
@@ -34,7 +36,7 @@ __all__ = [
     "head_list",
 ]
 
-DEFAULT_CHANNELS = ("Z", "N", "E")
+DEFAULT_CHANNELS = defaults.CHANNELS
 # seismometers that name their horizontal components 1 and 2 instead of N and E
 COMPONENT_ALIASES = {"N": "1", "E": "2"}
 _NUMERIC = "fiu"  # dtype kinds a waveform may have (bool, complex, text and objects are refused)

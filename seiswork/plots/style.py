@@ -11,9 +11,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from seiswork import defaults
 from seiswork.paths import atomic_path
 
-DEFAULT_CHANNELS = ("Z", "N", "E")
+DEFAULT_CHANNELS = defaults.CHANNELS
 
 
 def set_style(context: str = "notebook", style: str = "whitegrid", palette: str = "deep", font_scale: float = 1.0) -> None:

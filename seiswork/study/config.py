@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from seiswork import defaults
 from seiswork.paths import PROJECT_DIR
 
 __all__ = ["Study", "StudyError", "parse_channels"]
@@ -76,28 +77,28 @@ class Study:
 
     data_paths: tuple[str, ...] = _p((), "event files or folders (pickled DataFrames, .npz, SeisBench, "
                                          "miniSEED/SAC); empty: the built-in default data", factory=tuple)
-    channels: tuple[str, ...] = _p(("Z", "N", "E"), "channel order, e.g. Z,N,E or BHZ,BHN,BHE")
+    channels: tuple[str, ...] = _p(defaults.CHANNELS, "channel order, e.g. Z,N,E or BHZ,BHN,BHE")
     label_column: str = _p("source_event_category", "the class column of SeisBench metadata and ObsPy catalogs")
     classes: tuple[str, ...] = _p((), "keep only these classes (empty: every class)", factory=tuple)
     min_class_events: int = _p(0, "classes with fewer events are dropped or merged (see rare_classes; 0: keep all)")
     rare_classes: str = _p("drop", "what happens to classes below min_class_events: drop, or merge into 'other'")
-    test_ratio: float = _p(0.3, "fraction of all events held out for the test report")
-    val_ratio: float = _p(0.15, "fraction of the training part used for early stopping and model selection")
-    seed: int = _p(0, "seed of the split, augmentations, shuffling, dropout and initial weights")
+    test_ratio: float = _p(defaults.TEST_RATIO, "fraction of all events held out for the test report")
+    val_ratio: float = _p(defaults.VAL_RATIO, "fraction of the training part used for early stopping and model selection")
+    seed: int = _p(defaults.SEED, "seed of the split, augmentations, shuffling, dropout and initial weights")
     run_dir: str | None = _p(None, "run folder; None: runs/interactive (notebooks) or a new folder (commands)")
     sampling_rate: float | None = _p(None, "Hz; None: from the data's metadata (needed when the data has none)")
-    fft_size: int = _p(512, "FFT segment length in samples (fft_size // 2 + 1 frequency bins)")
+    fft_size: int = _p(defaults.FFT_SIZE, "FFT segment length in samples (fft_size // 2 + 1 frequency bins)")
     augment: bool = _p(True, "augment training batches (TimeShift, AddNoise, AmplitudeScale, TimeStretch)")
     model: str = _p("lstm", "model name: lstm or lstm_attention")
-    hidden: int = _p(64, "LSTM hidden units")
-    layers: int = _p(2, "LSTM layers")
-    heads: int = _p(2, "attention heads (lstm_attention only)")
-    dropout: float = _p(0.3, "dropout between LSTM layers and before the classifier")
-    epochs: int = _p(20, "maximum number of epochs")
-    batch_size: int = _p(32, "training batch size")
-    lr: float = _p(2e-3, "AdamW learning rate")
-    weight_decay: float = _p(1e-4, "AdamW weight decay")
-    patience: int = _p(6, "early stopping after this many epochs without a validation macro F1 gain (0: never)")
+    hidden: int = _p(defaults.HIDDEN, "LSTM hidden units")
+    layers: int = _p(defaults.LAYERS, "LSTM layers")
+    heads: int = _p(defaults.HEADS, "attention heads (lstm_attention only)")
+    dropout: float = _p(defaults.DROPOUT, "dropout between LSTM layers and before the classifier")
+    epochs: int = _p(defaults.EPOCHS, "maximum number of epochs")
+    batch_size: int = _p(defaults.BATCH_SIZE, "training batch size")
+    lr: float = _p(defaults.LR, "AdamW learning rate")
+    weight_decay: float = _p(defaults.WEIGHT_DECAY, "AdamW weight decay")
+    patience: int = _p(defaults.PATIENCE, "early stopping after this many epochs without a validation macro F1 gain (0: never)")
     class_weights: bool = _p(True, "weight the loss by inverse class frequency")
     amp: bool = _p(False, "mixed precision (bf16 on CPU, fp16 on CUDA)")
     device: str | None = _p(None, "cpu, cuda or cuda:N; None: CUDA when present")

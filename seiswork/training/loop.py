@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seiswork import defaults
 from seiswork.training import distributed
 from seiswork.training.arguments import FitSettings
 from seiswork.training.batches import Batches, dataset_classes, set_mode, transform_to_device
@@ -82,16 +83,16 @@ def fit(
     val: Any,
     *,
     epochs: int,
-    batch_size: int = 64,
-    lr: float = 1e-3,
+    batch_size: int = defaults.BATCH_SIZE,
+    lr: float = defaults.LR,
     train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     eval_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     device: str | torch.device | None = None,
     seed: int = 0,
-    patience: int | None = 10,
+    patience: int | None = defaults.PATIENCE,
     min_delta: float = 0.0,
     class_weights: bool | str | Sequence[float] = True,
-    weight_decay: float = 1e-4,
+    weight_decay: float = defaults.WEIGHT_DECAY,
     grad_clip: float | None = 1.0,
     scheduler: str | None = None,
     checkpoint_dir: str | Path | None = None,

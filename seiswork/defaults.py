@@ -1,0 +1,21 @@
+"""The single home of seiswork's defaults.
+
+:class:`seiswork.Study` (and so the notebooks' parameters cells and every command's flags), ``fit``, the
+``WaveformDataAdapter``, the loaders and the plots read their defaults from here, so that a study run from a
+notebook, from the command line or from Python splits and trains the same data the same way.
+"""
+
+CHANNELS = ("Z", "N", "E")  # component order of an event (time, channel)
+TEST_RATIO = 0.3  # fraction of all events held out for the test report
+VAL_RATIO = 0.15  # fraction of the training part for early stopping and model selection
+SEED = 0
+FFT_SIZE = 512  # samples per spectrum segment: fft_size // 2 + 1 bins
+HIDDEN = 64
+LAYERS = 2
+HEADS = 2
+DROPOUT = 0.3
+EPOCHS = 20
+BATCH_SIZE = 32
+LR = 2e-3
+WEIGHT_DECAY = 1e-4
+PATIENCE = 6  # epochs without a validation macro F1 gain before training stops
