@@ -51,14 +51,19 @@ def _list_parameters() -> None:
             print(f"  {key} = {value!r}")
 
 
+def _study_parser(command: str, description: str) -> argparse.ArgumentParser:
+    """A command's parser: one flag per study parameter (defaults in --help), and --out."""
+    p = argparse.ArgumentParser(prog=f"python -m seiswork {command}", description=description)
+    Study.add_arguments(p, skip=("run_dir",))
+    p.add_argument("--out", type=Path, default=None, help=f"output folder (default: runs/{command}-<timestamp>)")
+    return p
+
+
 # ---------------------------------------------------------------------------------------------- train
 def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m seiswork train",
-        description="Train a classifier without notebooks: load -> preprocess -> augment + FFT -> fit -> test "
-                    "report. Writes best.pt, last.pt, history.csv and metrics.json into --out.")
-    Study.add_arguments(p, skip=("run_dir",))
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/train-<timestamp>)")
+    p = _study_parser("train", "Train a classifier without notebooks: load -> preprocess -> augment + FFT -> fit "
+                               "-> test report. Writes best.pt, last.pt, history.csv, metrics.json and "
+                               "model.seiswork into --out.")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--overwrite", action="store_true", help="start afresh over checkpoints already in --out")
     p.add_argument("--quiet", action="store_true", help="no per-epoch output")
@@ -112,15 +117,12 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------------------------- cv
 def _cv_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m seiswork cv",
-        description="Event-grouped, stratified k-fold cross-validation: every model and the physics baselines on "
-                    "the same folds; writes cv_folds.csv and cv_summary.csv (mean and sd per method) into --out.")
-    Study.add_arguments(p, skip=("run_dir",))
+    p = _study_parser("cv", "Event-grouped, stratified k-fold cross-validation: every model and the physics "
+                            "baselines on the same folds; writes cv_folds.csv and cv_summary.csv (mean and sd per "
+                            "method) into --out.")
     p.add_argument("--folds", type=int, default=5, help="number of folds (default: 5)")
     p.add_argument("--models", nargs="+", default=None, metavar="NAME",
                    help="models to cross-validate (default: --model)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/cv-<timestamp>)")
     p.add_argument("--workers", type=int, default=None, help="run folds on a local Dask cluster of N processes")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run folds on the Dask cluster there")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per fold")
