@@ -193,3 +193,18 @@ def test_seisbench_class_selection_and_label_column(shared_data, tmp_path):
     assert "other" in [str(c) for c in merged.classes]
     with pytest.raises(ValueError, match="no_such_column"):
         prepare_data(study.replace(label_column="no_such_column"), verbose=False)
+
+
+def test_seisbench_split_column_is_used_instead_of_drawing_a_split(shared_data, tmp_path):
+    import pandas as pd
+
+    column = pd.read_csv(shared_data / "seisbench_dummy" / "metadata.csv")
+    study = Study(data_paths=[str(shared_data / "seisbench_dummy")], min_class_events=5, split_column="split",
+                  run_dir=str(tmp_path))
+    adapter = prepare_data(study, verbose=False)
+    kept = column[column["source_event_category"].isin(["ID", "UP"])]["split"].value_counts()
+    assert (len(adapter.split.train), len(adapter.split.val), len(adapter.split.test)) == (
+        kept["train"], kept["dev"], kept["test"])
+    assert "from the 'split' column" in repr(adapter)
+    with pytest.raises(ValueError, match="split_column='no_such' is not a metadata column"):
+        prepare_data(study.replace(split_column="no_such"), verbose=False)

@@ -37,7 +37,7 @@ from seiswork.data.npz import read_npz, write_npz
 from seiswork.data.preprocess import (
     NAN_POLICIES, TRIMS, PreprocessReport, TransformOP, common_length, fill, interior_gaps, scan,
 )
-from seiswork.data.split import Split, as_groups, group_codes, make_split
+from seiswork.data.split import Split, as_groups, group_codes, make_split, split_from_parts
 
 if TYPE_CHECKING:
     from seiswork.data.dataset import WaveformDataset
@@ -66,6 +66,8 @@ class WaveformDataAdapter:
         groups: an event id per event.  Recordings sharing an id never sit in two parts.
             Default: ``meta["event_id"]`` when present.  Missing ids count as unique.
         meta: per-event metadata table (one row per event).  Default: ``events.meta``.
+        split_column: a ``meta`` column naming each event's part (``train``, ``dev`` or ``val``, ``test``, as
+            SeisBench's ``split``): used instead of drawing a split (``test_ratio``/``val_ratio``/``seed`` unused).
         length: with TRIMMING, the common length in samples.  Default: the shortest kept event.
         min_length: events shorter than this (samples, after DROP_NAN) are an error: broken windows.
         trim: which part of a longer event TRIMMING keeps: ``"start"`` (default, see the module
@@ -99,6 +101,7 @@ class WaveformDataAdapter:
         length: int | None = None,
         min_length: int = 100,
         *,
+        split_column: str | None = None,
         trim: str = "start",
         nan_policy: str = "drop",
         max_gap: int = 25,
@@ -206,10 +209,17 @@ class WaveformDataAdapter:
 
         # ---- split: needs only labels and event ids, so it comes before the big copy ----
         self.grouped = groups is not None
-        self.split = make_split(
-            codes_all[idx_kept], group_codes(groups, n)[idx_kept], idx_kept,
-            self.test_ratio, self.val_ratio, self.seed, classes,
-        )
+        if split_column is None:
+            self.split = make_split(
+                codes_all[idx_kept], group_codes(groups, n)[idx_kept], idx_kept,
+                self.test_ratio, self.val_ratio, self.seed, classes,
+            )
+        elif meta is None or split_column not in meta.columns:
+            raise ValueError(f"split_column={split_column!r} is not a metadata column "
+                             f"(columns: {[] if meta is None else list(meta.columns)})")
+        else:
+            self.split = split_from_parts(meta[split_column].to_numpy(), idx_kept, split_column)
+        self.split_column = split_column
         self.kept = np.concatenate(list(self.split))
         self.y = codes_all[self.kept]
 
@@ -300,8 +310,9 @@ class WaveformDataAdapter:
         counts = np.bincount(self.y, minlength=len(self.classes))
         lines.append("  classes: " + ", ".join(f"{c} {k}" for c, k in zip(self.classes, counts)))
         how = "stratified, grouped by event id" if self.grouped else "stratified"
+        how = f"seed {self.seed}, {how}" if self.split_column is None else f"from the {self.split_column!r} column"
         lines.append(
-            f"  split (seed {self.seed}, {how}): train {len(self.split.train)} / val {len(self.split.val)} / "
+            f"  split ({how}): train {len(self.split.train)} / val {len(self.split.val)} / "
             f"test {len(self.split.test)}"
         )
         return "\n".join(lines)
@@ -333,6 +344,8 @@ class WaveformDataAdapter:
             "grouped": self.grouped,
             "report": self.report.as_dict(),
         }
+        if self.split_column is not None:  # written only when used: files without it read as before
+            info["split_column"] = self.split_column
         arrays = {
             "x": self.x,
             "y": self.y,
@@ -386,5 +399,6 @@ class WaveformDataAdapter:
         self.transforms = TransformOP(info["transforms"])
         for k in ("test_ratio", "val_ratio", "seed", "trim", "nan_policy", "max_gap", "min_length", "eps", "grouped"):
             setattr(self, k, info[k])
+        self.split_column = info.get("split_column")
         self.report = PreprocessReport.from_dict(info["report"])
         return self

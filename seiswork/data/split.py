@@ -119,6 +119,27 @@ def split_part(
 
 
 
+#: part names a split column may hold (SeisBench writes train, dev, test) -> seiswork's parts
+PART_NAMES = {"train": "train", "dev": "val", "val": "val", "validation": "val", "test": "test"}
+
+
+def split_from_parts(parts: Any, kept: np.ndarray, column: str = "split") -> Split:
+    """The split a column gives: ``parts`` names the part of every *loaded* event (``train``, ``dev`` or
+    ``val``, ``test``, any case); ``kept`` are the loaded indices that survived preprocessing."""
+    names = np.asarray(parts, dtype=object)[kept]
+    mapped = np.array([PART_NAMES.get(str(p).strip().lower(), "") for p in names])
+    unknown = sorted({str(p) for p, m in zip(names, mapped) if not m})
+    if unknown:
+        raise ValueError(f"the {column!r} column holds {unknown[:5]}: each event must be in train, dev (or val) "
+                         "or test; fix the column or draw a split instead")
+    split = Split(*(np.sort(kept[mapped == part]).astype(np.int64) for part in ("train", "val", "test")))
+    for part, rows in zip(("train", "val", "test"), split):
+        if len(rows) == 0:
+            raise ValueError(f"the {column!r} column puts no kept event in the {part} part; "
+                             "training needs train, dev (or val) and test events")
+    return split
+
+
 def make_split(
     y: np.ndarray, codes: np.ndarray, kept: np.ndarray, test_ratio: float, val_ratio: float, seed: int, classes: np.ndarray
 ) -> Split:

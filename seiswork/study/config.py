@@ -82,6 +82,8 @@ class Study:
     classes: tuple[str, ...] = _p((), "keep only these classes (empty: every class)", factory=tuple)
     min_class_events: int = _p(0, "classes with fewer events are dropped or merged (see rare_classes; 0: keep all)")
     rare_classes: str = _p("drop", "what happens to classes below min_class_events: drop, or merge into 'other'")
+    split_column: str | None = _p(None, "a metadata column naming each event's part (train, dev, test), e.g. "
+                                        "SeisBench's split; None: draw a split")
     test_ratio: float = _p(defaults.TEST_RATIO, "fraction of all events held out for the test report")
     val_ratio: float = _p(defaults.VAL_RATIO, "fraction of the training part used for early stopping and model selection")
     seed: int = _p(defaults.SEED, "seed of the split, augmentations, shuffling, dropout and initial weights")
@@ -122,6 +124,8 @@ class Study:
             raise StudyError("classes", f"must be a list of class names, got {self.classes!r}")
         put("classes", tuple(str(c) for c in classes))
         put("min_class_events", _int("min_class_events", self.min_class_events, 0))
+        if self.split_column is not None and (not isinstance(self.split_column, str) or not self.split_column):
+            raise StudyError("split_column", f"must be a column name or None, got {self.split_column!r}")
         if self.rare_classes not in ("drop", "merge"):
             raise StudyError("rare_classes", f"must be 'drop' or 'merge', got {self.rare_classes!r}")
         for name in ("test_ratio", "val_ratio"):

@@ -41,7 +41,7 @@ def _fingerprint(study: Study) -> dict[str, Any]:
     parameters = {"channels": list(study.channels), "test_ratio": study.test_ratio, "val_ratio": study.val_ratio,
                   "seed": study.seed, "preprocessing": "DROP_NAN|TRIMMING|ZSCORE", "label_column": study.label_column,
                   "classes": list(study.classes), "min_class_events": study.min_class_events,
-                  "rare_classes": study.rare_classes}
+                  "rare_classes": study.rare_classes, "split_column": study.split_column}
     return cache.fingerprint(_data_paths(study), parameters)
 
 
@@ -69,7 +69,8 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
     events = select_classes(events, study, verbose=verbose)
     _check_one_rate(events.meta, study)
     adapter = seiswork.WaveformDataAdapter(events, events.labels, channels=study.channels,
-                                           test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed)
+                                           test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed,
+                                           split_column=study.split_column)
     if run is not None:
         (run / FINGERPRINT).unlink(missing_ok=True)  # a crash between the two writes leaves no stale record
         adapter.save(run / PREPROCESSED)
