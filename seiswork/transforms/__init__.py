@@ -7,7 +7,8 @@ A train pipeline is ``Pipeline(Compose([...]), FFTTransform(512), ToTensor())``,
 the CPU (same results); ``load_pipeline`` and :func:`default_pipelines` return it.
 ``FFTTransform`` and ``ToTensor`` are deterministic and ignore ``train()``/``eval()``.
 
-Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :mod:`~seiswork.transforms.pipeline`
+Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :mod:`~seiswork.transforms.spectrogram` (``SpectrogramTransform``),
+:mod:`~seiswork.transforms.pipeline`
 (``Pipeline``, ``seed_pipeline``), :mod:`~seiswork.transforms.serialise` (JSON),
 :mod:`~seiswork.transforms.defaults` (``default_pipelines``).
 """
@@ -24,11 +25,13 @@ from seiswork.transforms.serialise import (
     pipeline_to_dict,
     save_pipeline,
 )
+from seiswork.transforms.spectrogram import SpectrogramTransform
 from seiswork.transforms.spectrum import FFTTransform, ToTensor
 
 __all__ = [
     "Pipeline",
     "FFTTransform",
+    "SpectrogramTransform",
     "ToTensor",
     "seed_pipeline",
     "pipeline_to_dict",
