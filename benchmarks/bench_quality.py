@@ -9,7 +9,8 @@ the table gives balanced accuracy and macro F1 (mean ± sd over folds) and the s
 Methods: the logistic and random-forest baselines (:func:`seiswork.baseline.make_baseline`), ``LSTMModel`` and
 ``LSTMAttentionModel`` on the seed spectrum (``FFTTransform(512)``, read along frequency) and on the log
 spectrogram (``SpectrogramTransform``, read along time, default window and hop for the sampling rate), each with
-the default augmentation and the notebooks' training settings.
+the default augmentation, the input normalisation of ``seiswork.transforms.INPUT_NORM`` and the notebooks'
+training settings (20 epochs, patience 6, batch 32, lr 2e-3, hidden 64, 2 layers).
 
     python benchmarks/bench_quality.py            # full: 5 folds, 20 epochs
     python benchmarks/bench_quality.py --quick    # smoke run: 2 folds, 3 epochs, phasenet only if present
@@ -31,7 +32,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 import seiswork
 from seiswork.baseline import make_baseline
 from seiswork.models import MODELS
-from seiswork.transforms import default_pipelines
+from seiswork.transforms import INPUT_NORM, default_pipelines
 
 PHASENET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "phasenet_eq_vs_noise" / \
     "phasenet_eq_vs_noise.pkl"
@@ -80,7 +81,7 @@ def run_net(name: str, representation: str, x, y, classes, parts, rate: float, s
     train_t, eval_t = default_pipelines(seed=seed, representation=representation, sampling_rate=rate)
     features = eval_t(torch.from_numpy(x[:1])).shape[-1]
     model = seiswork.build_model(name, seed=seed, channels=features, classes=len(classes), hidden=args.hidden,
-                                 layers=args.layers)
+                                 layers=args.layers, input_norm=INPUT_NORM[representation])
     ds = {k: seiswork.WaveformDataset(x[rows], y[rows], classes=classes) for k, rows in
           (("train", train), ("val", val), ("test", test))}
     with tempfile.TemporaryDirectory() as tmp:

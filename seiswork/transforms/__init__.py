@@ -15,7 +15,7 @@ Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :
 
 from __future__ import annotations
 
-from seiswork.transforms.defaults import default_augmentation, default_pipelines
+from seiswork.transforms.defaults import INPUT_NORM, REPRESENTATIONS, default_augmentation, default_pipelines
 from seiswork.transforms.pipeline import Pipeline, seed_pipeline
 from seiswork.transforms.serialise import (
     FORMAT,
@@ -40,6 +40,8 @@ __all__ = [
     "load_pipeline",
     "default_pipelines",
     "default_augmentation",
+    "REPRESENTATIONS",
+    "INPUT_NORM",
     "FORMAT",
     "VERSION",
 ]

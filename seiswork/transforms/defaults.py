@@ -13,7 +13,7 @@ from seiswork.transforms.serialise import load_pipeline
 from seiswork.transforms.spectrogram import SpectrogramTransform, spectrogram_size
 from seiswork.transforms.spectrum import FFTTransform, ToTensor
 
-__all__ = ["default_augmentation", "default_pipelines", "REPRESENTATIONS"]
+__all__ = ["default_augmentation", "default_pipelines", "REPRESENTATIONS", "INPUT_NORM"]
 
 
 def default_augmentation(seed: int | None = 0) -> Compose:
@@ -25,6 +25,10 @@ def default_augmentation(seed: int | None = 0) -> Compose:
 
 
 REPRESENTATIONS = ("spectrum", "spectrogram")
+# The models' input_norm for each representation: the spectrum's scale follows the data (a learned batch norm
+# centres it); the spectrogram is already log power relative to each event's mean, and a batch norm per
+# feature (bin x channel) only adds noise to it (benchmarks/bench_quality.py; numbers in the merge report).
+INPUT_NORM = {"spectrum": "batch", "spectrogram": "none"}
 
 
 def default_pipelines(
@@ -48,7 +52,8 @@ def default_pipelines(
       read along time. ``n_fft`` and ``hop`` in samples; None: 2.56 s and 1 s at ``sampling_rate`` Hz, or 256
       and 100 samples without one (:func:`seiswork.transforms.spectrogram.spectrogram_size`, which says why).
       ``band=(fmin, fmax)`` Hz keeps those bins only (needs ``sampling_rate``). A model reads it with
-      ``channels=eval_transform[0].n_features(channel)``.
+      ``channels=eval_transform[0].n_features(channel)`` and ``input_norm=INPUT_NORM["spectrogram"]``
+      (``"none"``).
 
     Both run on any device; ``eval_transform(batch)`` is ``(batch, seq_len, features)`` for either.
     """

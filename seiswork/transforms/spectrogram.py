@@ -63,20 +63,25 @@ class SpectrogramTransform(nn.Module):
     the bins with ``fmin <= f <= fmax`` are kept (needs ``sampling_rate``). Features are channel-major: feature
     ``c * bins + k`` is bin ``k`` of channel ``c``.
 
-    Values: ``log10(power + eps * mean_power)``, where power is ``|rfft(hann * frame)|**2 / sum(hann**2)`` (white
-    noise of unit variance reads about 1, i.e. 0 after the log) and ``mean_power`` the event's mean power over
-    all its frames, bins and channels. Why log10 of the power and not ``log1p``: seismic band powers span many
-    decades; the log keeps relative contrast at every level (a factor 10 is one unit whether in the quiet noise
-    or in the S wave), while ``log1p`` is linear below 1 and erases the quiet bands. The floor ``eps`` relative
-    to the event's own power keeps silent frames (zero padding, a dead channel) at ``log10(eps)`` below the
-    event's level instead of at an absolute floor that depends on the units.
+    Values: ``log10(power / mean_power + eps)``: the log power relative to the event's own mean power (over all
+    its frames, bins and channels), where power is ``|rfft(hann * frame)|**2 / sum(hann**2)`` (white noise reads
+    about 0 in every bin, i.e. its mean). Why:
+
+    - log10 of the power, not ``log1p``: seismic band powers span many decades; the log keeps relative contrast
+      at every level (a factor 10 is one unit whether in the quiet noise or in the S wave), while ``log1p`` is
+      linear below 1 and erases the quiet bands.
+    - relative to the event's mean power: the values do not depend on the units or the gain (counts, m/s,
+      z-scored), only on how energy is distributed over time, frequency and components, so the models read it
+      without a learned input normalisation (``input_norm="none"``, see
+      :data:`seiswork.transforms.defaults.INPUT_NORM`); ``eps`` floors silent frames (zero padding, a dead
+      channel) at ``log10(eps)`` below the mean.
 
     Args:
         n_fft: window length in samples (Hann window); the bins are ``n_fft // 2 + 1`` from 0 Hz to Nyquist.
         hop: samples between frame starts.
         band: ``(fmin, fmax)`` in Hz, or None for all bins.
         sampling_rate: Hz; needed for ``band`` only (the transform itself works in samples).
-        eps: dynamic-range floor relative to the event's mean power, > 0.
+        eps: floor relative to the event's mean power, > 0 (the default 1e-6: 60 dB below it).
     """
 
     def __init__(self, n_fft: int = N_FFT, hop: int = HOP, band: tuple[float, float] | None = None,
@@ -155,7 +160,6 @@ class SpectrogramTransform(nn.Module):
         spec = torch.fft.rfft(frames * w, dim=-1)[..., self.bin_lo:self.bin_hi]
         # |z|**2 from the (re, im) pairs: cheaper than complex abs (no square root) and vectorised
         power = torch.view_as_real(spec).square().sum(-1).div_(w.square().sum())  # (B, C, frames, bins)
-        floor = power.mean(dim=(1, 2, 3), keepdim=True).mul_(self.eps)
-        floor = floor.clamp_min_(torch.finfo(xb.dtype).tiny)  # an all-zero event stays finite
-        out = power.add_(floor).log10_()
+        mean = power.mean(dim=(1, 2, 3), keepdim=True).clamp_min_(torch.finfo(xb.dtype).tiny)  # 0 for a silent event
+        out = power.div_(mean).add_(self.eps).log10_()
         return out.permute(0, 2, 1, 3).reshape(b, out.shape[2], c * self.n_bins)
