@@ -5,10 +5,14 @@ the scale a particular spectrum transform produces (seiswork's ``FFTTransform`` 
 white noise of unit variance; other transforms, ``fft_size`` or ``log=True`` give other scales):
 
 - ``"batch"`` (default): a per-channel ``BatchNorm1d`` over (batch, frequency): centres and scales each
-  channel with running statistics that are saved in the checkpoint.
+  channel with running statistics that are saved in the checkpoint (for a spectrogram: each bin x channel
+  feature over (batch, frames)).
 - ``"log_batch"``: symmetric log compression ``sign(x) * log1p(|x|)``, then the per-channel batch norm.
 - ``"log"``: the log compression alone.
-- ``"none"``: the raw input.
+- ``"none"``: the raw input. The choice for the log spectrogram (``SpectrogramTransform``), whose values are
+  already log power relative to each event's mean (``seiswork.transforms.INPUT_NORM`` maps each
+  representation to its norm): there a batch norm per feature (bin x channel) lowered cross-validated
+  balanced accuracy on real recordings (``benchmarks/bench_quality.py``).
 
 ``benchmarks/bench_train.py --norm-study`` compares them: compressing the peaks throws away contrast the
 classifier uses; the batch norm only rescales. A LayerNorm over the channel axis is not offered: with 3
