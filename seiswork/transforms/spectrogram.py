@@ -63,9 +63,8 @@ class SpectrogramTransform(nn.Module):
     the bins with ``fmin <= f <= fmax`` are kept (needs ``sampling_rate``). Features are channel-major: feature
     ``c * bins + k`` is bin ``k`` of channel ``c``.
 
-    Values: ``log10(power / mean_power + eps)``: the log power relative to the event's own mean power (over all
-    its frames, bins and channels), where power is ``|rfft(hann * frame)|**2 / sum(hann**2)`` (white noise reads
-    about 0 in every bin, i.e. its mean). Why:
+    Values: ``log10(power / mean_power + eps)``: the log power ``|rfft(hann * frame)|**2`` relative to the event's
+    own mean power (over all its frames, kept bins and channels); white noise reads about 0 in every bin. Why:
 
     - log10 of the power, not ``log1p``: seismic band powers span many decades; the log keeps relative contrast
       at every level (a factor 10 is one unit whether in the quiet noise or in the S wave), while ``log1p`` is
@@ -159,7 +158,7 @@ class SpectrogramTransform(nn.Module):
         frames = xb.transpose(1, 2).unfold(-1, self.n_fft, self.hop)  # (B, C, frames, n_fft), a view
         spec = torch.fft.rfft(frames * w, dim=-1)[..., self.bin_lo:self.bin_hi]
         # |z|**2 from the (re, im) pairs: cheaper than complex abs (no square root) and vectorised
-        power = torch.view_as_real(spec).square().sum(-1).div_(w.square().sum())  # (B, C, frames, bins)
+        power = torch.view_as_real(spec).square().sum(-1)  # (B, C, frames, bins); its scale cancels below
         mean = power.mean(dim=(1, 2, 3), keepdim=True).clamp_min_(torch.finfo(xb.dtype).tiny)  # 0 for a silent event
         out = power.div_(mean).add_(self.eps).log10_()
         return out.permute(0, 2, 1, 3).reshape(b, out.shape[2], c * self.n_bins)
