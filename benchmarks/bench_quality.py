@@ -4,7 +4,8 @@ For each data set (the PhaseNet earthquake/noise windows in ``../shared/data`` a
 event-grouped, stratified k-fold cross-validation (``StratifiedGroupKFold``, ``random_state=0``; recordings that
 share an ``event_id`` stay in one fold; a validation part for early stopping is carved, grouped and stratified,
 from each training fold). Every method is fitted on the same training part and scored on the same test fold;
-the table gives balanced accuracy and macro F1 (mean ± sd over folds) and the seconds per fold (fit + test).
+the table gives balanced accuracy and macro F1 (mean ± sd over folds; a network's score per fold is the mean
+over ``--seeds`` runs) and the seconds per fold and run (fit + test).
 
 Methods: the logistic and random-forest baselines (:func:`seiswork.baseline.make_baseline`), ``LSTMModel`` and
 ``LSTMAttentionModel`` on the seed spectrum (``FFTTransform(512)``, read along frequency) and on the log
@@ -101,9 +102,10 @@ def bench(label: str, x, y, ids, classes, rate: float, k: int, args) -> list[tup
             t0 = time.perf_counter()
             if m[1] is None:
                 ba, f1 = run_baseline(m[0], x, y, parts, rate, seed=f)
-            else:
-                ba, f1 = run_net(m[0], m[1], x, y, classes, parts, rate, seed=f, args=args)
-            results[m].append((ba, f1, time.perf_counter() - t0))
+            else:  # the mean over --seeds runs (weights, augmentation, shuffling): one run moves by points
+                ba, f1 = np.mean([run_net(m[0], m[1], x, y, classes, parts, rate, seed=f + 100 * s, args=args)
+                                  for s in range(args.seeds)], axis=0)
+            results[m].append((ba, f1, (time.perf_counter() - t0) / (1 if m[1] is None else args.seeds)))
             print(f"  {label} fold {f}: {m[0]:<15} {m[1] or 'physics features':<17} balanced accuracy {ba:.3f}  "
                   f"macro F1 {f1:.3f}  {results[m][-1][2]:.1f} s", flush=True)
     return [(label, m, np.array(r)) for m, r in results.items()]
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--builtin-folds", type=int, default=5, help="folds for the built-in data (default 5)")
     p.add_argument("--methods", nargs="+", default=["baseline", "lstm", "lstm_attention"],
                    help="baseline, lstm, lstm_attention, or one model and input as lstm:spectrogram")
+    p.add_argument("--seeds", type=int, default=1, help="runs per network and fold, averaged (default 1)")
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs (the notebooks' default, 20)")
     p.add_argument("--patience", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         k_of[name] = k
         rows += bench(name, x, y, ids, classes, rate, k, args)
     print(table(rows, k_of))
-    print(f"machine: {torch.get_num_threads()} torch threads, device "
+    print(f"machine: {torch.get_num_threads()} torch threads, {args.seeds} seed(s) per network, device "
           f"{args.device or ('cuda' if torch.cuda.is_available() else 'cpu')}; epochs<={args.epochs}, "
           f"patience {args.patience}, batch {args.batch_size}, lr {args.lr:g}, hidden {args.hidden}, "
           f"layers {args.layers}")
