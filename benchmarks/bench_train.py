@@ -177,7 +177,7 @@ class OursLoop:
     def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
                  name: str = "lstm", device: str | None = None, cpu_shards: int | None = None, **model_kw) -> None:
         self.train, self.val, self.test_ds = (adapter.dataset(p) for p in ("train", "val", "test"))
-        self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
         self.model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
         self.model.lstm.cpu_shards = cpu_shards
         self.kw = dict(batch_size=batch_size, lr=lr, train_transform=self.train_t, eval_transform=self.eval_t,
@@ -198,7 +198,7 @@ def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: 
              patience: int | None = None, **model_kw):
     """One ``fit`` call and the test report."""
     tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
-    train_t, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+    train_t, eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
     model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
     res = fit(model, tr, va, epochs=epochs, batch_size=batch_size, lr=lr, train_transform=train_t,
               eval_transform=eval_t, seed=seed, patience=patience, amp=amp, progress=False)
@@ -213,7 +213,7 @@ class BareLoop:
 
     def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
-        _, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        _, eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
         self.device = torch.device(device)
         # fit's mixed precision: bf16 autocast on the CPU, fp16 on CUDA (fit adds a gradient scaler there)
         self.amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16

@@ -145,9 +145,11 @@ def test_default_pipelines_representations():
     assert (eval_40[0].n_fft, eval_40[0].hop) == (102, 40)
     _, eval_band = default_pipelines(representation="spectrogram", sampling_rate=100.0, band=(1, 20), n_fft=200)
     assert eval_band[0].n_fft == 200 and eval_band[0].frequencies()[[0, -1]].tolist() == [1.0, 20.0]
-    # the spectrum stays the default and unchanged
-    spec_train, spec_eval = default_pipelines(seed=0)
-    assert pipeline_to_dict(spec_eval) == pipeline_to_dict(default_pipelines(seed=0, representation="spectrum")[1])
+    # the default is the study's representation (seiswork.defaults), the spectrum one parameter away, unchanged
+    _, default_eval = default_pipelines(seed=0, sampling_rate=100.0)
+    assert pipeline_to_dict(default_eval) == pipeline_to_dict(
+        default_pipelines(seed=0, representation="spectrogram", sampling_rate=100.0)[1])
+    spec_train, spec_eval = default_pipelines(seed=0, representation="spectrum")
     assert spec_eval(x).shape == (4, 257, 3)
     with pytest.raises(ValueError, match="representation"):
         default_pipelines(representation="wavelet")

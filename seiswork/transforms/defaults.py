@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from seiswork import defaults
 from seiswork.augment import Compose, RandomApply, registered
 from seiswork.transforms.pipeline import Pipeline, seed_pipeline
 from seiswork.transforms.serialise import load_pipeline
@@ -33,7 +34,7 @@ INPUT_NORM = {"spectrum": "batch", "spectrogram": "none"}
 
 def default_pipelines(
     fft_size: int = 512, seed: int = 0, augment: bool = True, augmentation: nn.Module | str | Path | None = None,
-    representation: str = "spectrum", n_fft: int | None = None, hop: int | None = None,
+    representation: str = defaults.REPRESENTATION, n_fft: int | None = None, hop: int | None = None,
     band: tuple[float, float] | None = None, sampling_rate: float | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """The seed's pipelines: ``(train_transform, eval_transform)``.
@@ -46,9 +47,9 @@ def default_pipelines(
 
     ``representation``:
 
-    - ``"spectrum"`` (default): ``FFTTransform(fft_size)``, ``(B, time, channel) -> (B, fft_size // 2 + 1,
+    - ``"spectrum"``: ``FFTTransform(fft_size)``, ``(B, time, channel) -> (B, fft_size // 2 + 1,
       channel)``, read along frequency (the seed's pipelines, unchanged).
-    - ``"spectrogram"``: :class:`SpectrogramTransform`, ``(B, time, channel) -> (B, frames, bins * channel)``,
+    - ``"spectrogram"`` (the default, :data:`seiswork.defaults.REPRESENTATION`): :class:`SpectrogramTransform`, ``(B, time, channel) -> (B, frames, bins * channel)``,
       read along time. ``n_fft`` and ``hop`` in samples; None: 2.56 s and 1 s at ``sampling_rate`` Hz, or 256
       and 100 samples without one (:func:`seiswork.transforms.spectrogram.spectrogram_size`, which says why).
       ``band=(fmin, fmax)`` Hz keeps those bins only (needs ``sampling_rate``). A model reads it with
