@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seiswork.models.common import MAX_STEPS, POOLINGS, SpectrumLSTM, check_choice, check_dropout, check_input, check_int
+from seiswork.checks import check_int
+from seiswork.models.common import MAX_STEPS, POOLINGS, SpectrumLSTM, check_choice, check_dropout, check_input
 
 __all__ = ["LSTMAttentionModel"]
 

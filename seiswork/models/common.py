@@ -27,24 +27,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from seiswork.checks import check_int
 from seiswork.models.stacked import StackedLSTM
 
-__all__ = ["INPUT_NORMS", "MAX_STEPS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_int", "check_dropout",
+__all__ = ["INPUT_NORMS", "MAX_STEPS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_dropout",
            "check_choice", "check_input"]
 
 INPUT_NORMS = ("batch", "log_batch", "log", "none")
 # chrono initialisation range: the 257 frequency steps of the default spectrum (FFTTransform(512))
 MAX_STEPS = 257
 POOLINGS = ("attention", "mean")
-
-
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    # bool is an int subclass; True as a layer count is a bug, not a 1
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_dropout(value: Any, name: str = "dropout") -> float:
