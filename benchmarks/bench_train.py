@@ -17,8 +17,12 @@ Sections (all on the CPU unless CUDA is present; run ``--help`` for sizes):
    1 point), as mean and sd over ``--seeds`` runs (one seed's accuracy moves by 1-3 points). ``--amp-study``
    adds ours in fp32 to isolate what mixed precision does to speed and accuracy; ``--shard-study`` adds ours
    without CPU shards; ``--attention-study`` compares LSTMAttentionModel with and without attention dropout.
-2. **input normalisation study** (``--norm-study``): ``LSTMModel`` with each ``input_norm`` on the same data.
-3. **real data** (``../shared/data/phasenet_eq_vs_noise``, earthquake vs noise, split grouped by event id):
+2. **representation study** (``--spectrogram-study``): epoch time (train + validation, ``fit``'s own timing)
+   and test accuracy of ``LSTMModel`` and ``LSTMAttentionModel`` of the same size on the seed spectrum
+   (257 frequency steps) and on the log spectrogram (``SpectrogramTransform`` at its 100 Hz defaults: 15 time
+   frames of 387 features for 1700 samples); prints spectrum/spectrogram epoch time (target >= 3).
+3. **input normalisation study** (``--norm-study``): ``LSTMModel`` with each ``input_norm`` on the same data.
+4. **real data** (``../shared/data/phasenet_eq_vs_noise``, earthquake vs noise, split grouped by event id):
    test balanced accuracy and macro F1 of both models; skipped with a message when absent.
 
 Usage: ``python benchmarks/bench_train.py`` (full, a few minutes on 2 cores) or
@@ -42,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.data.adapter import WaveformDataAdapter  # noqa: E402
-from seiswork.transforms import default_pipelines  # noqa: E402
+from seiswork.transforms import INPUT_NORM, default_pipelines  # noqa: E402
 from seiswork.training import cpu_threads, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
@@ -173,7 +177,7 @@ class OursLoop:
     def __init__(self, adapter, folder: Path, batch_size: int, lr: float, amp: bool, seed: int = 0,
                  name: str = "lstm", device: str | None = None, cpu_shards: int | None = None, **model_kw) -> None:
         self.train, self.val, self.test_ds = (adapter.dataset(p) for p in ("train", "val", "test"))
-        self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        self.train_t, self.eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
         self.model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
         self.model.lstm.cpu_shards = cpu_shards
         self.kw = dict(batch_size=batch_size, lr=lr, train_transform=self.train_t, eval_transform=self.eval_t,
@@ -194,7 +198,7 @@ def ours_run(adapter, epochs: int, batch_size: int, lr: float, amp: bool, seed: 
              patience: int | None = None, **model_kw):
     """One ``fit`` call and the test report."""
     tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
-    train_t, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+    train_t, eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
     model = build_model(name, seed=seed, classes=len(adapter.classes), **model_kw)
     res = fit(model, tr, va, epochs=epochs, batch_size=batch_size, lr=lr, train_transform=train_t,
               eval_transform=eval_t, seed=seed, patience=patience, amp=amp, progress=False)
@@ -209,7 +213,7 @@ class BareLoop:
 
     def __init__(self, adapter, batch_size: int, lr: float, amp: bool, seed: int = 0, device: str = "cpu") -> None:
         tr, va = adapter.dataset("train"), adapter.dataset("val")
-        _, eval_t = default_pipelines(FFT_SIZE, seed=seed)
+        _, eval_t = default_pipelines(FFT_SIZE, seed=seed, representation="spectrum")
         self.device = torch.device(device)
         # fit's mixed precision: bf16 autocast on the CPU, fp16 on CUDA (fit adds a gradient scaler there)
         self.amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
@@ -371,6 +375,30 @@ def attention_section(args) -> None:
               f"macro F1 {np.mean(f1s):.4f}  (per seed: {', '.join(f'{a:.4f}' for a in accs)})", flush=True)
 
 
+def spectrogram_section(args) -> None:
+    adapter = synthetic_adapter(args.events)
+    tr, va, te = (adapter.dataset(p) for p in ("train", "val", "test"))
+    amp = not args.fp32
+    print(f"\nrepresentation study: hidden 64, layers 2, {args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, "
+          f"{'bf16' if amp else 'fp32'}, data x {adapter.x.shape} at 100 Hz, device {args.device}")
+    for name in ("lstm", "lstm_attention"):
+        secs = {}
+        for rep in ("spectrum", "spectrogram"):
+            train_t, eval_t = default_pipelines(FFT_SIZE, seed=0, representation=rep, sampling_rate=100.0)
+            shape = tuple(eval_t(torch.from_numpy(tr.x[:1])).shape[1:])
+            model = build_model(name, seed=0, channels=shape[1], classes=len(adapter.classes),
+                                input_norm=INPUT_NORM[rep])
+            res = fit(model, tr, va, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      train_transform=train_t, eval_transform=eval_t, seed=0, patience=None, amp=amp,
+                      progress=False, device=args.device)
+            report = evaluate(res.model, te, transform=eval_t)
+            secs[rep] = steady(list(res.history["seconds"]))
+            print(f"  {name:15} {rep:12} input {shape}: epoch {secs[rep]:.2f} s  test acc {report['accuracy']:.4f}  "
+                  f"macro F1 {report['macro_f1']:.4f}", flush=True)
+        print(f"  {name:15} spectrum / spectrogram epoch time {secs['spectrum'] / secs['spectrogram']:.1f}x "
+              f"(target >= 3)", flush=True)
+
+
 def realdata_section(args) -> None:
     print()
     if not REALDATA.is_file():
@@ -405,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--norm-study", action="store_true", help="compare the models' input normalisations")
     p.add_argument("--attention-study", action="store_true",
                    help="LSTMAttentionModel with and without dropout on the attention weights")
+    p.add_argument("--spectrogram-study", action="store_true",
+                   help="epoch time and accuracy of the models on the spectrum and on the spectrogram")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-realdata", action="store_true")
     p.add_argument("--real-epochs", type=int, default=30)
@@ -421,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         norm_section(args)
     if args.attention_study:
         attention_section(args)
+    if args.spectrogram_study:
+        spectrogram_section(args)
     if not args.skip_realdata:
         realdata_section(args)
     return 0

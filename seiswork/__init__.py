@@ -35,6 +35,7 @@ _EXPORTS = {
     "RandomApply": "augment",
     "Compose": "augment",
     "FFTTransform": "transforms",
+    "SpectrogramTransform": "transforms",
     "ToTensor": "transforms",
     "Pipeline": "transforms",
     "save_pipeline": "transforms",

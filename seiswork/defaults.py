@@ -10,6 +10,9 @@ TEST_RATIO = 0.3  # fraction of all events held out for the test report
 VAL_RATIO = 0.15  # fraction of the training part for early stopping and model selection
 SEED = 0
 FFT_SIZE = 512  # samples per spectrum segment: fft_size // 2 + 1 bins
+# what the LSTMs read: "spectrogram" (log power in time frames) won on real and built-in data against the seed's
+# "spectrum" (one spectrum of the whole trace): README, "The number to beat"; benchmarks/bench_quality.py
+REPRESENTATION = "spectrogram"
 HIDDEN = 64
 LAYERS = 2
 HEADS = 2

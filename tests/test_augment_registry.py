@@ -112,7 +112,7 @@ def test_the_tuner_picks_it_up(polarity):
 
 
 def test_the_default_pipeline_is_unchanged_by_a_class_without_default_p(polarity):
-    train, _ = default_pipelines(64, seed=0)
+    train, _ = default_pipelines(64, seed=0, representation="spectrum")
     assert "Polarity" not in repr(train)
     assert [type(m.aug).__name__ for m in train[0]] == ["TimeShift", "AddNoise", "AmplitudeScale", "TimeStretch"]
 

@@ -29,7 +29,7 @@ def small_model(classes=2):
 
 def test_bundle_round_trip_keeps_everything_needed_to_classify(adapter, tmp_path):
     model = small_model()
-    _, eval_transform = seiswork.default_pipelines(fft_size=64, seed=0)
+    _, eval_transform = seiswork.default_pipelines(fft_size=64, seed=0, representation="spectrum")
     study = seiswork.Study(fft_size=64, hidden=8, layers=1)
     path = save_bundle(tmp_path / "m" / "model.seiswork", model, classes=adapter.classes, channels=adapter.channels,
                        sampling_rate=100, length=adapter.x.shape[1], preprocessing=adapter,

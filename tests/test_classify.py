@@ -44,7 +44,7 @@ def trained(tmp_path_factory):
     events, labels, ids = tonal_events()
     adapter = WaveformDataAdapter(events, labels, seed=0, test_ratio=0.25, val_ratio=0.2, verbose=False,
                                   meta=pd.DataFrame({"event_id": ids, "station": "ST01"}))
-    _, eval_t = seiswork.default_pipelines(fft_size=64, seed=0)
+    _, eval_t = seiswork.default_pipelines(fft_size=64, seed=0, representation="spectrum")
     model = seiswork.build_model("lstm", seed=0, channels=3, classes=2, hidden=8, layers=1)
     result = seiswork.fit(model, adapter.dataset("train"), adapter.dataset("val"), epochs=6, batch_size=8, lr=3e-2,
                           train_transform=eval_t, eval_transform=eval_t, progress=False, device="cpu")

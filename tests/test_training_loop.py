@@ -201,7 +201,7 @@ def test_fit_with_real_dataset_and_pipelines():
     adapter = preprocess.WaveformDataAdapter(events, labels, test_ratio=0.25, val_ratio=0.2, seed=0)
     train, val = adapter.dataset("train"), adapter.dataset("val")
     assert train.transform is None  # the fast path
-    train_t, eval_t = default_pipelines(fft_size=64, seed=0)
+    train_t, eval_t = default_pipelines(fft_size=64, seed=0, representation="spectrum")
     model = build_model("lstm", seed=0, hidden=8, layers=1, classes=len(adapter.classes))
     kwargs = {"epochs": 2, "batch_size": 8, "lr": 1e-2, "train_transform": train_t, "eval_transform": eval_t,
               "progress": False, "device": "cpu"}

@@ -307,36 +307,37 @@ def test_pipeline_short_events_get_the_fft_transform_error():
 
 
 def test_default_pipelines_are_pipelines():
-    train_t, eval_t = default_pipelines(512, seed=0)
+    train_t, eval_t = default_pipelines(512, seed=0, representation="spectrum")
     assert isinstance(train_t, Pipeline) and isinstance(eval_t, Pipeline)
     assert isinstance(train_t, nn.Sequential)
 
 
 def test_default_pipelines_are_the_seed_pipelines():
-    train_t, eval_t = default_pipelines(512, seed=7)
+    train_t, eval_t = default_pipelines(512, seed=7, representation="spectrum")
     literal = train_transform(seed=7)
     assert repr(train_t) == repr(literal).replace("Sequential", "Pipeline", 1)
     x = torch.randn(6, 600, 3)
     for _ in range(2):  # the random streams advance identically
         torch.testing.assert_close(train_t(x), literal(x), rtol=0, atol=0)
     assert repr(eval_t) == repr(nn.Sequential(FFTTransform(512), ToTensor())).replace("Sequential", "Pipeline")
-    plain, _ = default_pipelines(64, augment=False)
+    plain, _ = default_pipelines(64, augment=False, representation="spectrum")
     assert [type(m) for m in plain] == [FFTTransform, ToTensor]
     with pytest.raises(ValueError, match="fft_size must be >= 2"):
-        default_pipelines(0)
+        default_pipelines(0, representation="spectrum")
     with pytest.raises(TypeError, match="fft_size must be an int"):
-        default_pipelines(64.0)
+        default_pipelines(64.0, representation="spectrum")
 
 
 def test_default_pipelines_take_a_saved_augmentation(tmp_path):
     tuned = Compose([RandomApply(TimeShift(0.3), p=1.0)], seed=99)
     path = save_pipeline(tuned, tmp_path / "augmentation.json")
-    from_path, eval_t = default_pipelines(fft_size=64, seed=4, augmentation=path)
-    from_module, _ = default_pipelines(fft_size=64, seed=4, augmentation=Compose([RandomApply(TimeShift(0.3), p=1.0)]))
+    from_path, eval_t = default_pipelines(fft_size=64, seed=4, augmentation=path, representation="spectrum")
+    from_module, _ = default_pipelines(fft_size=64, seed=4, augmentation=Compose([RandomApply(TimeShift(0.3), p=1.0)]),
+                                       representation="spectrum")
     tuned.reseed(4)  # the saved pipeline's own seed gives way to the run's
     assert repr(from_path[0]) == repr(tuned) and not any(isinstance(m, AddNoise) for m in from_path.modules())
     x = torch.randn(3, 200, 3)
     torch.testing.assert_close(from_path(x), from_module(x), rtol=0, atol=0)  # both reseeded from seed=4
     assert from_path(x).shape == eval_t(x).shape == (3, 33, 3)
-    no_aug, _ = default_pipelines(fft_size=64, augment=False, augmentation=path)
+    no_aug, _ = default_pipelines(fft_size=64, augment=False, augmentation=path, representation="spectrum")
     torch.testing.assert_close(no_aug(x), eval_t(x))

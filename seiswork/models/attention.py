@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seiswork.models.common import POOLINGS, SpectrumLSTM, check_choice, check_dropout, check_input, check_int
+from seiswork.checks import check_int
+from seiswork.models.common import MAX_STEPS, POOLINGS, SpectrumLSTM, check_choice, check_dropout, check_input
 
 __all__ = ["LSTMAttentionModel"]
 
@@ -29,7 +30,7 @@ class LSTMAttentionModel(SpectrumLSTM):
     ``(B, T)`` (which frequency bins the model looked at) when ``pooling="attention"``.
 
     Args:
-        channels, classes, hidden, layers, dropout, input_norm: as for :class:`LSTMModel`.
+        channels, classes, hidden, layers, dropout, input_norm, max_steps: as for :class:`LSTMModel`.
         heads: attention heads; ``hidden`` must be divisible by ``heads``.
         pooling: ``"attention"`` (default) or ``"mean"``.
         attention_dropout: dropout on the attention weights ``(B, heads, T, T)``, in [0, 1). Default 0: with it,
@@ -51,6 +52,7 @@ class LSTMAttentionModel(SpectrumLSTM):
         input_norm: str = "batch",
         pooling: str = "attention",
         attention_dropout: float = 0.0,
+        max_steps: int = MAX_STEPS,
     ) -> None:
         hidden = check_int("hidden", hidden)
         heads = check_int("heads", heads)
@@ -62,7 +64,7 @@ class LSTMAttentionModel(SpectrumLSTM):
         own = {"heads": heads, "pooling": check_choice("pooling", pooling, POOLINGS),
                "attention_dropout": check_dropout(attention_dropout, "attention_dropout")}
         super().__init__(channels, classes, hidden, layers, dropout, input_norm, own,
-                         after=("pooling", "attention_dropout"))
+                         after=("pooling", "attention_dropout"), max_steps=max_steps)
         self.pooling = pooling
         self.attention = nn.MultiheadAttention(hidden, heads, dropout=attention_dropout, batch_first=True)
         self.norm = nn.LayerNorm(hidden)

@@ -5,10 +5,14 @@ the scale a particular spectrum transform produces (seiswork's ``FFTTransform`` 
 white noise of unit variance; other transforms, ``fft_size`` or ``log=True`` give other scales):
 
 - ``"batch"`` (default): a per-channel ``BatchNorm1d`` over (batch, frequency): centres and scales each
-  channel with running statistics that are saved in the checkpoint.
+  channel with running statistics that are saved in the checkpoint (for a spectrogram: each bin x channel
+  feature over (batch, frames)).
 - ``"log_batch"``: symmetric log compression ``sign(x) * log1p(|x|)``, then the per-channel batch norm.
 - ``"log"``: the log compression alone.
-- ``"none"``: the raw input.
+- ``"none"``: the raw input. The choice for the log spectrogram (``SpectrogramTransform``), whose values are
+  already log power relative to each event's mean (``seiswork.transforms.INPUT_NORM`` maps each
+  representation to its norm): there a batch norm per feature (bin x channel) lowered cross-validated
+  balanced accuracy on real recordings (``benchmarks/bench_quality.py``).
 
 ``benchmarks/bench_train.py --norm-study`` compares them: compressing the peaks throws away contrast the
 classifier uses; the batch norm only rescales. A LayerNorm over the channel axis is not offered: with 3
@@ -23,22 +27,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from seiswork.checks import check_int
 from seiswork.models.stacked import StackedLSTM
 
-__all__ = ["INPUT_NORMS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_int", "check_dropout",
+__all__ = ["INPUT_NORMS", "MAX_STEPS", "POOLINGS", "InputNorm", "ConfigMixin", "SpectrumLSTM", "check_dropout",
            "check_choice", "check_input"]
 
 INPUT_NORMS = ("batch", "log_batch", "log", "none")
+# chrono initialisation range: the 257 frequency steps of the default spectrum (FFTTransform(512))
+MAX_STEPS = 257
 POOLINGS = ("attention", "mean")
-
-
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    # bool is an int subclass; True as a layer count is a bug, not a 1
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_dropout(value: Any, name: str = "dropout") -> float:
@@ -106,14 +104,16 @@ class ConfigMixin:
 
 class SpectrumLSTM(ConfigMixin, nn.Module):
     """What the models share: the checked arguments ``channels``, ``classes``, ``hidden``, ``layers``,
-    ``dropout``, ``input_norm``, the input normalisation (``.input_norm``) and the recurrent stack (``.lstm``).
+    ``dropout``, ``input_norm``, ``max_steps``, the input normalisation (``.input_norm``) and the recurrent stack
+    (``.lstm``, chrono-initialised for sequences of up to ``max_steps`` steps; ``.config`` holds ``max_steps`` only
+    when it is not the default ``MAX_STEPS``).
 
     ``extra`` holds a model's own, already checked, arguments; ``.config`` lists them after ``layers`` and
     ``after`` (names of ``extra``) after ``input_norm``.
     """
 
     def __init__(self, channels: int, classes: int, hidden: int, layers: int, dropout: float, input_norm: str,
-                 extra: dict[str, Any] | None = None, after: tuple[str, ...] = ()) -> None:
+                 extra: dict[str, Any] | None = None, after: tuple[str, ...] = (), max_steps: int = MAX_STEPS) -> None:
         super().__init__()
         extra = extra or {}
         shared = {
@@ -126,7 +126,11 @@ class SpectrumLSTM(ConfigMixin, nn.Module):
         shared["dropout"] = check_dropout(dropout)
         shared["input_norm"] = check_choice("input_norm", input_norm, INPUT_NORMS)
         shared.update({k: extra[k] for k in after})
+        max_steps = check_int("max_steps", max_steps, minimum=3)
+        if max_steps != MAX_STEPS:
+            # only when set: configs and checkpoints written before the argument existed stay equal to new ones
+            shared["max_steps"] = max_steps
         self.config = shared
         self.channels, self.classes = channels, classes
         self.input_norm = InputNorm(channels, input_norm)
-        self.lstm = StackedLSTM(channels, hidden, layers, dropout)
+        self.lstm = StackedLSTM(channels, hidden, layers, dropout, max_steps)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seiswork.models.common import SpectrumLSTM, check_input
+from seiswork.models.common import MAX_STEPS, SpectrumLSTM, check_input
 
 __all__ = ["LSTMModel"]
 
 
 class LSTMModel(SpectrumLSTM):
-    """Stacked LSTM over the frequency axis; classifies from the last layer's final hidden state.
+    """Stacked LSTM over its sequence axis (frequency for a spectrum, time frames for a spectrogram); classifies
+    from the last layer's final hidden state.
 
     Architecture (B batch, T seq_len, C channels, H hidden, K classes)::
 
@@ -25,12 +26,16 @@ class LSTMModel(SpectrumLSTM):
         Linear(H -> K)            (B, K)     logits
 
     Args:
-        channels: input features per step (3 for Z, N, E).
+        channels: input features per step: 3 for the spectrum of Z, N, E (``FFTTransform``, read along
+            frequency); ``bins * 3`` for a spectrogram (``SpectrogramTransform``, read along time; its
+            ``n_features(3)``).
         classes: number of classes (>= 2).
         hidden: LSTM hidden size.
         layers: stacked LSTM layers.
         dropout: in [0, 1); between LSTM layers (locked over time, when ``layers > 1``) and before the classifier.
         input_norm: one of ``INPUT_NORMS``; see :mod:`seiswork.models.common`.
+        max_steps: the longest sequence the chrono initialisation plans for (:func:`chrono_init_`): the default
+            suits the 257 bins of the default spectrum; pass the frame count for a spectrogram.
     """
 
 
@@ -42,8 +47,9 @@ class LSTMModel(SpectrumLSTM):
         layers: int = 2,
         dropout: float = 0.3,
         input_norm: str = "batch",
+        max_steps: int = MAX_STEPS,
     ) -> None:
-        super().__init__(channels, classes, hidden, layers, dropout, input_norm)
+        super().__init__(channels, classes, hidden, layers, dropout, input_norm, max_steps=max_steps)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden, classes)
 

@@ -32,6 +32,8 @@ def chrono_init_(lstm: nn.LSTM, max_steps: int = 257) -> nn.LSTM:
     make fp32 CPU training steps several times slower.)
     Draws from the global torch RNG like any initialisation (seed it with ``build_model(..., seed=...)``).
     """
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 3:
+        raise ValueError(f"chrono_init_: max_steps must be an int >= 3 (the longest sequence), got {max_steps!r}")
     h = lstm.hidden_size
     with torch.no_grad():
         for k in range(lstm.num_layers):
@@ -51,7 +53,8 @@ class StackedLSTM(nn.Module):
     layers: one mask per sequence and hidden unit, shared by all time steps ("variational" dropout, Gal &
     Ghahramani 2016, the dropout that suits recurrent stacks) instead of ``nn.LSTM``'s fresh mask per step.
     Besides, ``nn.LSTM``'s per-element ``bernoulli_`` over ``(B, 257, H)`` is a sizeable part of a CPU training
-    step; a ``(B, 1, H)`` mask costs nothing. Each layer is chrono-initialised (:func:`chrono_init_`).
+    step; a ``(B, 1, H)`` mask costs nothing. Each layer is chrono-initialised (:func:`chrono_init_`) for sequences
+    of up to ``max_steps`` steps.
 
     On the CPU a batch is cut into ``cpu_shards`` parts (default ``None``: one per core,
     :func:`seiswork.threads.width`, and more when a part would pass ``MAX_TRAIN_SHARD`` sequences in training;
@@ -65,12 +68,13 @@ class StackedLSTM(nn.Module):
     :func:`seiswork.threads.cores_to_workers`, so nothing else spins on the shards' cores.
     """
 
-    def __init__(self, input_size: int, hidden: int, layers: int, dropout: float) -> None:
+    def __init__(self, input_size: int, hidden: int, layers: int, dropout: float, max_steps: int = 257) -> None:
         super().__init__()
         self.hidden_size, self.num_layers, self.dropout = hidden, layers, dropout
         self.cpu_shards: int | None = None
         self.layers = nn.ModuleList(
-            chrono_init_(nn.LSTM(input_size if k == 0 else hidden, hidden, batch_first=True)) for k in range(layers)
+            chrono_init_(nn.LSTM(input_size if k == 0 else hidden, hidden, batch_first=True), max_steps)
+            for k in range(layers)
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:

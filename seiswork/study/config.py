@@ -89,7 +89,12 @@ class Study:
     seed: int = _p(defaults.SEED, "seed of the split, augmentations, shuffling, dropout and initial weights")
     run_dir: str | None = _p(None, "run folder; None: runs/interactive (notebooks) or a new folder (commands)")
     sampling_rate: float | None = _p(None, "Hz; None: from the data's metadata (needed when the data has none)")
-    fft_size: int = _p(defaults.FFT_SIZE, "FFT segment length in samples (fft_size // 2 + 1 frequency bins)")
+    representation: str = _p(defaults.REPRESENTATION, "what the model reads: spectrogram (log power in time "
+                             "frames, read along time) or spectrum (the seed's one spectrum, read along frequency)")
+    fft_size: int = _p(defaults.FFT_SIZE, "spectrum: FFT segment length in samples (fft_size // 2 + 1 bins)")
+    n_fft: int | None = _p(None, "spectrogram: window in samples; None: 2.56 s at the sampling rate")
+    hop: int | None = _p(None, "spectrogram: hop between frames in samples; None: 1 s at the sampling rate")
+    band: tuple[float, float] | None = _p(None, "spectrogram: keep this frequency band in Hz, e.g. 1,20; None: all")
     augment: bool = _p(True, "augment training batches (TimeShift, AddNoise, AmplitudeScale, TimeStretch)")
     model: str = _p("lstm", "model name: lstm or lstm_attention")
     hidden: int = _p(defaults.HIDDEN, "LSTM hidden units")
@@ -132,6 +137,23 @@ class Study:
             put(name, _real(name, getattr(self, name), low=0.0, high=1.0, open_low=True, open_high=True))
         put("seed", _int("seed", self.seed, 0))
         put("fft_size", _int("fft_size", self.fft_size, 2))
+        from seiswork.transforms import REPRESENTATIONS  # imports torch: only once a study is made
+
+        if self.representation not in REPRESENTATIONS:
+            raise StudyError("representation", f"must be one of {', '.join(REPRESENTATIONS)}, "
+                                               f"got {self.representation!r}")
+        for name in ("n_fft", "hop"):
+            if getattr(self, name) is not None:
+                put(name, _int(name, getattr(self, name), 2 if name == "n_fft" else 1))
+        if self.band is not None:
+            band = [float(v) for v in str(self.band).strip("()[] ").split(",")] if isinstance(self.band, str) \
+                else list(self.band)
+            if len(band) != 2:
+                raise StudyError("band", f"must be two frequencies in Hz (fmin, fmax), got {self.band!r}")
+            lo, hi = (_real("band", v, low=0.0) for v in band)
+            if lo >= hi:
+                raise StudyError("band", f"needs fmin < fmax, got {self.band!r}")
+            put("band", (lo, hi))
         for name in ("hidden", "layers", "heads", "epochs", "batch_size"):
             put(name, _int(name, getattr(self, name), 1))
         put("patience", _int("patience", self.patience, 0))
@@ -200,8 +222,10 @@ class Study:
 
         from seiswork.models import MODELS
 
+        from seiswork.transforms import INPUT_NORM
+
         wanted = {"channels": features, "classes": classes, "hidden": self.hidden, "layers": self.layers,
-                  "heads": self.heads, "dropout": self.dropout}
+                  "heads": self.heads, "dropout": self.dropout, "input_norm": INPUT_NORM[self.representation]}
         accepted = inspect.signature(MODELS[self.model]).parameters
         return {k: v for k, v in wanted.items() if k in accepted}
 
@@ -221,6 +245,8 @@ class Study:
             elif f.name == "data_paths":
                 parser.add_argument("--data", flag, dest=f.name, nargs="+", default=list(default), metavar="PATH",
                                     help=text)
+            elif f.name in ("n_fft", "hop"):
+                parser.add_argument(flag, dest=f.name, type=int, default=default, help=text)
             elif f.name in ("channels", "classes"):
                 parser.add_argument(flag, dest=f.name, nargs="+", default=list(default), metavar="NAME", help=text)
             else:

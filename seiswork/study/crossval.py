@@ -90,7 +90,7 @@ def _run_fold(study: Study, models: list[str], cache: str, fold: int, parts: tup
         row = {"fold": fold, "method": name}
         try:
             fold_study = study.replace(model=name)
-            pipelines = steps.make_pipelines(fold_study, from_run=False)
+            pipelines = steps.make_pipelines(fold_study.replace(sampling_rate=fs), from_run=False)
             seq_len, features = steps.input_shape(pipelines[1], train)
             net = steps.make_model(fold_study, features, len(classes))
             result = seiswork.fit(

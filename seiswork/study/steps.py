@@ -151,15 +151,24 @@ def sampling_rate(study: Study, adapter: Any) -> float:
     return next(iter(rates))
 
 
-def make_pipelines(study: Study, augmentation: str | os.PathLike | None = None, from_run: bool = True):
+def make_pipelines(study: Study, adapter: Any = None, augmentation: str | os.PathLike | None = None,
+                   from_run: bool = True):
     """``(train_transform, eval_transform)``: augmentation -> representation for training, representation
     only for evaluation. The augmentation is ``augmentation`` (a saved pipeline), else (``from_run``) the run
-    folder's ``augmentation.json`` (notebook 03's tuner) when present, else the seed's."""
+    folder's ``augmentation.json`` (notebook 03's tuner) when present, else the seed's. The spectrogram's
+    window and hop default to seconds at the sampling rate of ``adapter``'s events (or ``study.sampling_rate``)."""
+    fs = study.sampling_rate
+    if adapter is not None and fs is None:
+        try:
+            fs = sampling_rate(study, adapter)
+        except ValueError:  # unknown: windows in samples (spectrogram_size's fallback), and no band in Hz
+            fs = None
     if augmentation is None and study.augment and from_run:
         saved = run_folder(study) / AUGMENTATION
         augmentation = saved if saved.exists() else None
     return seiswork.default_pipelines(fft_size=study.fft_size, seed=study.seed, augment=study.augment,
-                                      augmentation=augmentation)
+                                      augmentation=augmentation, representation=study.representation,
+                                      n_fft=study.n_fft, hop=study.hop, band=study.band, sampling_rate=fs)
 
 
 def input_shape(eval_transform: Any, dataset: Any) -> tuple[int, int]:
@@ -287,7 +296,7 @@ def _run_training(study: Study, out: Path, resume: bool, overwrite: bool, progre
 
     adapter = prepare_data(study, use_cache=False, verbose=verbose)
     sampling_rate(study, adapter)  # known before training, since the baselines need it
-    pipelines = make_pipelines(study, from_run=False)
+    pipelines = make_pipelines(study, adapter, from_run=False)
     train, val, test = (adapter.dataset(part) for part in ("train", "val", "test"))
     seq_len, features = input_shape(pipelines[1], train)
     if verbose:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seiswork.training import distributed
-from seiswork.training.arguments import check_int
+from seiswork.checks import check_int
 from seiswork.training.batches import Batches, apply_transform, dataset_classes, set_mode, transform_to_device
 from seiswork.training.report import classification_report
 from seiswork.training.runtime import cpu_threads, get_device

@@ -7,14 +7,15 @@ A train pipeline is ``Pipeline(Compose([...]), FFTTransform(512), ToTensor())``,
 the CPU (same results); ``load_pipeline`` and :func:`default_pipelines` return it.
 ``FFTTransform`` and ``ToTensor`` are deterministic and ignore ``train()``/``eval()``.
 
-Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :mod:`~seiswork.transforms.pipeline`
+Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :mod:`~seiswork.transforms.spectrogram` (``SpectrogramTransform``),
+:mod:`~seiswork.transforms.pipeline`
 (``Pipeline``, ``seed_pipeline``), :mod:`~seiswork.transforms.serialise` (JSON),
 :mod:`~seiswork.transforms.defaults` (``default_pipelines``).
 """
 
 from __future__ import annotations
 
-from seiswork.transforms.defaults import default_augmentation, default_pipelines
+from seiswork.transforms.defaults import INPUT_NORM, REPRESENTATIONS, default_augmentation, default_pipelines
 from seiswork.transforms.pipeline import Pipeline, seed_pipeline
 from seiswork.transforms.serialise import (
     FORMAT,
@@ -24,11 +25,13 @@ from seiswork.transforms.serialise import (
     pipeline_to_dict,
     save_pipeline,
 )
+from seiswork.transforms.spectrogram import SpectrogramTransform
 from seiswork.transforms.spectrum import FFTTransform, ToTensor
 
 __all__ = [
     "Pipeline",
     "FFTTransform",
+    "SpectrogramTransform",
     "ToTensor",
     "seed_pipeline",
     "pipeline_to_dict",
@@ -37,6 +40,8 @@ __all__ = [
     "load_pipeline",
     "default_pipelines",
     "default_augmentation",
+    "REPRESENTATIONS",
+    "INPUT_NORM",
     "FORMAT",
     "VERSION",
 ]

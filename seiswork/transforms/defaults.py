@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from seiswork import defaults
 from seiswork.augment import Compose, RandomApply, registered
 from seiswork.transforms.pipeline import Pipeline, seed_pipeline
 from seiswork.transforms.serialise import load_pipeline
+from seiswork.transforms.spectrogram import SpectrogramTransform, spectrogram_size
 from seiswork.transforms.spectrum import FFTTransform, ToTensor
 
-__all__ = ["default_augmentation", "default_pipelines"]
+__all__ = ["default_augmentation", "default_pipelines", "REPRESENTATIONS", "INPUT_NORM"]
 
 
 def default_augmentation(seed: int | None = 0) -> Compose:
@@ -23,30 +25,63 @@ def default_augmentation(seed: int | None = 0) -> Compose:
                    seed=seed)
 
 
+REPRESENTATIONS = ("spectrum", "spectrogram")
+# The models' input_norm for each representation: the spectrum's scale follows the data (a learned batch norm
+# centres it); the spectrogram is already log power relative to each event's mean, and a batch norm per
+# feature (bin x channel) only adds noise to it (benchmarks/bench_quality.py; numbers in the merge report).
+INPUT_NORM = {"spectrum": "batch", "spectrogram": "none"}
+
+
 def default_pipelines(
-    fft_size: int = 512, seed: int = 0, augment: bool = True, augmentation: nn.Module | str | Path | None = None
+    fft_size: int = 512, seed: int = 0, augment: bool = True, augmentation: nn.Module | str | Path | None = None,
+    representation: str = defaults.REPRESENTATION, n_fft: int | None = None, hop: int | None = None,
+    band: tuple[float, float] | None = None, sampling_rate: float | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """The seed's pipelines: ``(train_transform, eval_transform)``.
 
     train: :func:`default_augmentation` (``Compose([RandomApply(TimeShift(0.1), 0.5), RandomApply(AddNoise(15,
     40), 0.5), RandomApply(AmplitudeScale(0.9, 1.1), 0.3), RandomApply(TimeStretch(0.95, 1.05), 0.3)])``), then
-    ``FFTTransform(fft_size)`` and ``ToTensor()`` (without ``augment``: the spectrum only);
-    eval: ``FFTTransform(fft_size)``, ``ToTensor()``. Both map ``(B, time, channel)`` to
-    ``(B, fft_size // 2 + 1, channel)`` on any device.
-    ``augmentation`` replaces the seed's Compose: a module, or the path of one saved with
-    :func:`seiswork.save_pipeline` (the tuner of notebook 03); it is reseeded from ``seed``.
+    the representation and ``ToTensor()`` (without ``augment``: the representation only); eval: the
+    representation and ``ToTensor()``. ``augmentation`` replaces the seed's Compose: a module, or the path of one
+    saved with :func:`seiswork.save_pipeline` (the tuner of notebook 03); it is reseeded from ``seed``.
+
+    ``representation``:
+
+    - ``"spectrum"``: ``FFTTransform(fft_size)``, ``(B, time, channel) -> (B, fft_size // 2 + 1,
+      channel)``, read along frequency (the seed's pipelines, unchanged).
+    - ``"spectrogram"`` (the default, :data:`seiswork.defaults.REPRESENTATION`): :class:`SpectrogramTransform`, ``(B, time, channel) -> (B, frames, bins * channel)``,
+      read along time. ``n_fft`` and ``hop`` in samples; None: 2.56 s and 1 s at ``sampling_rate`` Hz, or 256
+      and 100 samples without one (:func:`seiswork.transforms.spectrogram.spectrogram_size`, which says why).
+      ``band=(fmin, fmax)`` Hz keeps those bins only (needs ``sampling_rate``). A model reads it with
+      ``channels=eval_transform[0].n_features(channel)`` and ``input_norm=INPUT_NORM["spectrogram"]``
+      (``"none"``).
+
+    Both run on any device; ``eval_transform(batch)`` is ``(batch, seq_len, features)`` for either.
     """
-    if isinstance(fft_size, bool) or not isinstance(fft_size, (int, np.integer)):
-        raise TypeError(f"fft_size must be an int >= 2, got {fft_size!r} ({type(fft_size).__name__})")
-    if fft_size < 2:
-        raise ValueError(f"fft_size must be >= 2, got {fft_size}")
-    fft_size = int(fft_size)
-    eval_transform = Pipeline(FFTTransform(fft_size=fft_size), ToTensor())
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"default_pipelines: representation must be one of {REPRESENTATIONS}, got {representation!r}")
+    if representation == "spectrum":
+        if isinstance(fft_size, bool) or not isinstance(fft_size, (int, np.integer)):
+            raise TypeError(f"fft_size must be an int >= 2, got {fft_size!r} ({type(fft_size).__name__})")
+        if fft_size < 2:
+            raise ValueError(f"fft_size must be >= 2, got {fft_size}")
+        fft_size = int(fft_size)
+
+        def represent() -> nn.Module:
+            return FFTTransform(fft_size=fft_size)
+    else:
+        default_n, default_hop = spectrogram_size(sampling_rate)
+        n_fft = default_n if n_fft is None else n_fft
+        hop = default_hop if hop is None else hop
+
+        def represent() -> nn.Module:
+            return SpectrogramTransform(n_fft=n_fft, hop=hop, band=band, sampling_rate=sampling_rate)
+    eval_transform = Pipeline(represent(), ToTensor())
     if not augment:
-        return Pipeline(FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
+        return Pipeline(represent(), ToTensor()), eval_transform
     if augmentation is not None:
         if not isinstance(augmentation, nn.Module):
             augmentation = load_pipeline(augmentation)
         seed_pipeline(augmentation, seed)
-        return Pipeline(augmentation, FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
-    return Pipeline(default_augmentation(seed), FFTTransform(fft_size=fft_size), ToTensor()), eval_transform
+        return Pipeline(augmentation, represent(), ToTensor()), eval_transform
+    return Pipeline(default_augmentation(seed), represent(), ToTensor()), eval_transform

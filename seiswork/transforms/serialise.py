@@ -27,6 +27,7 @@ from torch import nn
 from seiswork.augment import Augmentation, Compose, RandomApply, lookup, registered
 from seiswork.paths import atomic_write
 from seiswork.transforms.pipeline import Pipeline
+from seiswork.transforms.spectrogram import SpectrogramTransform
 from seiswork.transforms.spectrum import FFTTransform, ToTensor
 
 __all__ = ["pipeline_to_dict", "pipeline_from_dict", "save_pipeline", "load_pipeline", "FORMAT", "VERSION"]
@@ -34,7 +35,7 @@ __all__ = ["pipeline_to_dict", "pipeline_from_dict", "save_pipeline", "load_pipe
 FORMAT = "seiswork.pipeline"
 VERSION = 1
 
-_REPRESENTATIONS = {cls.__name__: cls for cls in (FFTTransform, ToTensor)}
+_REPRESENTATIONS = {cls.__name__: cls for cls in (FFTTransform, SpectrogramTransform, ToTensor)}
 
 
 def _leaf(kind: str) -> type | None:
