@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-__all__ = ["BANDS_HZ", "BASELINES", "physics_features", "feature_names", "make_baseline"]
+__all__ = ["BANDS_HZ", "BASELINES", "physics_features", "feature_names", "make_baseline", "baseline_report"]
 
 BANDS_HZ = ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0), (16.0, 32.0))
 BASELINES = ("logistic", "random_forest")
@@ -128,3 +128,15 @@ def make_baseline(kind: str, sampling_rate: float, seed: int = 0):
                              LogisticRegression(class_weight="balanced", max_iter=5000))
     return make_pipeline(features, RandomForestClassifier(
         n_estimators=300, min_samples_leaf=2, class_weight="balanced_subsample", random_state=seed, n_jobs=1))
+
+
+def baseline_report(kind: str, sampling_rate: float, x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray,
+                    y_test: np.ndarray, classes: list[str], seed: int = 0) -> dict:
+    """Fit one baseline on ``(x_fit, y_fit)`` and report it on ``(x_test, y_test)`` (arrays ``(n, time,
+    channel)`` and class codes) with the same report as :func:`seiswork.evaluate`."""
+    from seiswork.training.report import classification_report
+
+    model = make_baseline(kind, sampling_rate, seed=seed).fit(x_fit, y_fit)
+    probabilities = np.zeros((len(y_test), len(classes)))
+    probabilities[:, model.classes_] = model.predict_proba(x_test)  # a class absent from training: 0
+    return classification_report(probabilities, np.asarray(y_test), classes)

@@ -4,18 +4,20 @@ the command line and sweeps all call (:mod:`seiswork.study.steps`)."""
 from seiswork.study.config import Study, StudyError, parse_channels
 from seiswork.study.steps import (
     input_shape,
+    known_sampling_rate,
     make_model,
     make_pipelines,
     model_dir,
     prepare_data,
     run_folder,
     run_training,
-    select_classes,
     sampling_rate,
+    select_classes,
     test_baselines,
     test_model,
     train_model,
 )
 
-__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "select_classes", "sampling_rate", "make_pipelines",
-           "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
+__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "select_classes",
+           "known_sampling_rate", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
+           "train_model", "test_model", "test_baselines", "run_training"]

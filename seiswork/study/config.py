@@ -85,7 +85,8 @@ class Study:
     split_column: str | None = _p(None, "a metadata column naming each event's part (train, dev, test), e.g. "
                                         "SeisBench's split; None: draw a split")
     test_ratio: float = _p(defaults.TEST_RATIO, "fraction of all events held out for the test report")
-    val_ratio: float = _p(defaults.VAL_RATIO, "fraction of the training part used for early stopping and model selection")
+    val_ratio: float = _p(defaults.VAL_RATIO,
+                          "fraction of the training part used for early stopping and model selection")
     seed: int = _p(defaults.SEED, "seed of the split, augmentations, shuffling, dropout and initial weights")
     run_dir: str | None = _p(None, "run folder; None: runs/interactive (notebooks) or a new folder (commands)")
     sampling_rate: float | None = _p(None, "Hz; None: from the data's metadata (needed when the data has none)")
@@ -105,7 +106,8 @@ class Study:
     batch_size: int = _p(defaults.BATCH_SIZE, "training batch size")
     lr: float = _p(defaults.LR, "AdamW learning rate")
     weight_decay: float = _p(defaults.WEIGHT_DECAY, "AdamW weight decay")
-    patience: int = _p(defaults.PATIENCE, "early stopping after this many epochs without a validation macro F1 gain (0: never)")
+    patience: int = _p(defaults.PATIENCE,
+                       "early stopping after this many epochs without a validation macro F1 gain (0: never)")
     class_weights: bool = _p(True, "weight the loss by inverse class frequency")
     amp: bool = _p(False, "mixed precision (bf16 on CPU, fp16 on CUDA)")
     device: str | None = _p(None, "cpu, cuda or cuda:N; None: CUDA when present")

@@ -63,9 +63,8 @@ def _run_fold(study: Study, models: list[str], cache: str, fold: int, parts: tup
               fs: float) -> list[dict[str, Any]]:
     """Every method on one fold; returns one row per method (never raises: a failure is its ``error``)."""
     import seiswork
-    from seiswork.baseline import BASELINES, make_baseline
+    from seiswork.baseline import BASELINES, baseline_report
     from seiswork.study import steps
-    from seiswork.training.report import classification_report
 
     adapter = seiswork.WaveformDataAdapter.load(cache)
     classes = [str(c) for c in adapter.classes]
@@ -78,10 +77,9 @@ def _run_fold(study: Study, models: list[str], cache: str, fold: int, parts: tup
         row = {"fold": fold, "method": f"baseline_{kind}"}
         try:
             fit_rows = np.concatenate([train_rows, val_rows])
-            model = make_baseline(kind, fs, seed=study.seed).fit(adapter.x[fit_rows], adapter.y[fit_rows])
-            probabilities = np.zeros((len(test_rows), len(classes)))
-            probabilities[:, model.classes_] = model.predict_proba(test.x)
-            row.update(_headline(classification_report(probabilities, test.y, classes)), error="")
+            report = baseline_report(kind, fs, adapter.x[fit_rows], adapter.y[fit_rows], test.x, test.y, classes,
+                                     seed=study.seed)
+            row.update(_headline(report), error="")
         except Exception as err:  # noqa: BLE001 (one failing method must not lose the other folds)
             row["error"] = f"{type(err).__name__}: {err}"
         rows.append({**row, "seconds": time.perf_counter() - t0})

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from typing import Any
 
 import seiswork
 from seiswork.runs import prepare_run_dir
 from seiswork.study import cache
 from seiswork.study.config import Study
 
-__all__ = ["run_folder", "prepare_data", "select_classes", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
-           "train_model", "test_model", "test_baselines", "run_training"]
+__all__ = ["run_folder", "prepare_data", "select_classes", "known_sampling_rate", "sampling_rate", "make_pipelines",
+           "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
 
@@ -74,6 +74,7 @@ def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbo
     if run is not None:
         (run / FINGERPRINT).unlink(missing_ok=True)  # a crash between the two writes leaves no stale record
         adapter.save(run / PREPROCESSED)
+        # fingerprinted again: loading may just have generated the built-in data file
         cache.write_fingerprint(run / FINGERPRINT, _fingerprint(study))
     return adapter
 
@@ -118,13 +119,8 @@ def _rates(meta: Any) -> dict[float, list[str]]:
     if meta is None or "sampling_rate" not in meta:
         return {}
     known = meta.dropna(subset=["sampling_rate"])
-    sources = known["source"] if "source" in known else ["?"] * len(known)
-    out: dict[float, list[str]] = {}
-    for rate, source in zip(known["sampling_rate"].astype(float), sources):
-        out.setdefault(rate, [])
-        if str(source) not in out[rate]:
-            out[rate].append(str(source))
-    return out
+    sources = (known["source"] if "source" in known else pd.Series("?", index=known.index)).astype(str)
+    return {float(rate): list(files.unique()) for rate, files in sources.groupby(known["sampling_rate"].astype(float))}
 
 
 def _check_one_rate(meta: Any, study: Study) -> None:
@@ -140,15 +136,21 @@ def _check_one_rate(meta: Any, study: Study) -> None:
                          "scipy.signal.resample_poly or ObsPy's Trace.resample) or study them separately")
 
 
-def sampling_rate(study: Study, adapter: Any) -> float:
-    """The events' sampling rate in Hz: ``study.sampling_rate``, else the one their metadata records."""
+def known_sampling_rate(study: Study, adapter: Any) -> float | None:
+    """The events' sampling rate in Hz: ``study.sampling_rate``, else the one their metadata records, else None."""
     if study.sampling_rate is not None:
         return study.sampling_rate
     rates = _rates(getattr(adapter, "meta", None))
-    if len(rates) != 1:
+    return next(iter(rates)) if len(rates) == 1 else None
+
+
+def sampling_rate(study: Study, adapter: Any) -> float:
+    """:func:`known_sampling_rate`, or an error saying how to give it (the baselines' bands are in Hz)."""
+    fs = known_sampling_rate(study, adapter)
+    if fs is None:
         raise ValueError("the sampling rate of the data is not recorded in its metadata: set the study parameter "
                          "sampling_rate (Hz), e.g. -p sampling_rate 100 or --sampling-rate 100")
-    return next(iter(rates))
+    return fs
 
 
 def make_pipelines(study: Study, adapter: Any = None, augmentation: str | os.PathLike | None = None,
@@ -157,12 +159,8 @@ def make_pipelines(study: Study, adapter: Any = None, augmentation: str | os.Pat
     only for evaluation. The augmentation is ``augmentation`` (a saved pipeline), else (``from_run``) the run
     folder's ``augmentation.json`` (notebook 03's tuner) when present, else the seed's. The spectrogram's
     window and hop default to seconds at the sampling rate of ``adapter``'s events (or ``study.sampling_rate``)."""
-    fs = study.sampling_rate
-    if adapter is not None and fs is None:
-        try:
-            fs = sampling_rate(study, adapter)
-        except ValueError:  # unknown: windows in samples (spectrogram_size's fallback), and no band in Hz
-            fs = None
+    # unknown rate: windows in samples (spectrogram_size's fallback), and no band in Hz
+    fs = known_sampling_rate(study, adapter)
     if augmentation is None and study.augment and from_run:
         saved = run_folder(study) / AUGMENTATION
         augmentation = saved if saved.exists() else None
@@ -236,21 +234,17 @@ def _save_bundle(study: Study, result: Any, adapter: Any, eval_transform: Any, f
     """The trained model as a self-contained bundle, ``<folder>/model.seiswork``, for ``seiswork.classify``."""
     from seiswork.bundle import save_bundle
 
-    try:
-        fs = sampling_rate(study, adapter)
-    except ValueError:  # not recorded anywhere: the bundle says unknown, and new events are not checked
-        fs = None
+    # an unknown rate: the bundle says so, and new events are not checked against it
     save_bundle(folder / "model.seiswork", result.model, classes=[str(c) for c in adapter.classes],
-                channels=adapter.channels, sampling_rate=fs, length=int(adapter.x.shape[1]), preprocessing=adapter,
-                eval_transform=eval_transform, study=study)
+                channels=adapter.channels, sampling_rate=known_sampling_rate(study, adapter),
+                length=int(adapter.x.shape[1]), preprocessing=adapter, eval_transform=eval_transform, study=study)
 
 
 def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """The physics baselines (:mod:`seiswork.baseline`) fitted on the train and validation parts and scored on
     the same test part as the networks; each report goes to ``<run>/baseline_<kind>/metrics.json`` (or
     ``out``), so run summaries and comparison figures show them beside every model."""
-    from seiswork.baseline import BASELINES, make_baseline
-    from seiswork.training.report import classification_report
+    from seiswork.baseline import BASELINES, baseline_report
 
     fs = sampling_rate(study, adapter)
     fit_parts = [adapter.dataset(part) for part in ("train", "val")]
@@ -260,10 +254,7 @@ def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = N
     classes = [str(c) for c in adapter.classes]
     reports = {}
     for kind in BASELINES:
-        model = make_baseline(kind, fs, seed=study.seed).fit(x_fit, y_fit)
-        probabilities = np.zeros((len(test.y), len(classes)))
-        probabilities[:, model.classes_] = model.predict_proba(test.x)  # a class absent from training: 0
-        report = classification_report(probabilities, np.asarray(test.y), classes)
+        report = baseline_report(kind, fs, x_fit, y_fit, test.x, test.y, classes, seed=study.seed)
         folder = Path(out) / f"baseline_{kind}" if out is not None else run_folder(study) / f"baseline_{kind}"
         seiswork.save_metrics(report, folder / "metrics.json", extra={
             "baseline": kind, "sampling_rate": fs, "n_fit": len(y_fit), "study": study.to_dict(where=False)})
