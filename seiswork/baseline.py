@@ -28,11 +28,14 @@ import math
 
 import numpy as np
 
+from seiswork.data.npz import release_pages
+
 __all__ = ["BANDS_HZ", "BASELINES", "physics_features", "feature_names", "make_baseline", "baseline_report"]
 
 BANDS_HZ = ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0), (16.0, 32.0))
 BASELINES = ("logistic", "random_forest")
 _EPS = 1e-12
+_CHUNK_BYTES = 64 << 20  # float64 events per feature chunk
 _ENVELOPE_S = 1.0  # envelope smoothing and the length of the onset and peak windows
 _NOISE_QUANTILE = 0.1
 _RISE_DECAY_S = 5.0  # a few S-P times at local distances
@@ -55,17 +58,26 @@ def feature_names(channels: int | list[str], sampling_rate: float) -> list[str]:
 
 def physics_features(x: np.ndarray, sampling_rate: float) -> np.ndarray:
     """Features ``(n, k)`` float64 of events ``x`` ``(n, time, channel)`` sampled at ``sampling_rate`` Hz
-    (columns: :func:`feature_names`)."""
+    (columns: :func:`feature_names`). Computed a few events at a time, so ``x`` may be a memory map larger
+    than memory."""
+    if np.ndim(x) != 3:
+        raise ValueError(f"events must be an array (n, time, channel), got shape {np.shape(x)}")
+    if not (sampling_rate and math.isfinite(sampling_rate) and sampling_rate > 0):
+        raise ValueError(f"sampling_rate must be a positive number of Hz, got {sampling_rate!r}")
+    step = max(1, _CHUNK_BYTES // (8 * max(1, x.shape[1] * x.shape[2])))
+    parts = []
+    for start in range(0, len(x), step):
+        chunk = x[start : start + step]
+        parts.append(_features(np.asarray(chunk, dtype=np.float64), float(sampling_rate)))
+        release_pages(chunk)
+    return np.concatenate(parts) if parts else np.zeros((0, len(feature_names(x.shape[2], sampling_rate))))
+
+
+def _features(x: np.ndarray, fs: float) -> np.ndarray:
     from scipy.ndimage import uniform_filter1d
     from scipy.signal import welch
 
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 3:
-        raise ValueError(f"events must be an array (n, time, channel), got shape {x.shape}")
-    if not (sampling_rate and math.isfinite(sampling_rate) and sampling_rate > 0):
-        raise ValueError(f"sampling_rate must be a positive number of Hz, got {sampling_rate!r}")
     n, t, c = x.shape
-    fs = float(sampling_rate)
     # 4 s segments resolve the lowest octave (0.5-1 Hz) with two bins or more
     nperseg = min(t, 1 << max(4, math.ceil(math.log2(4 * fs))))
     freqs, power = welch(x, fs=fs, nperseg=nperseg, axis=1)  # (n, f, c)

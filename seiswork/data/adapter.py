@@ -33,9 +33,9 @@ import pandas as pd
 
 from seiswork import defaults
 from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, head_list
-from seiswork.data.npz import read_npz, write_npz
+from seiswork.data.npz import StreamedArray, read_npz, write_npz
 from seiswork.data.preprocess import (
-    NAN_POLICIES, TRIMS, PreprocessReport, TransformOP, common_length, fill, interior_gaps, scan,
+    NAN_POLICIES, TRIMS, PreprocessReport, TransformOP, common_length, fill, fill_chunks, interior_gaps, scan,
 )
 from seiswork.data.split import Split, as_groups, group_codes, make_split, split_from_parts
 
@@ -68,6 +68,9 @@ class WaveformDataAdapter:
         meta: per-event metadata table (one row per event).  Default: ``events.meta``.
         split_column: a ``meta`` column naming each event's part (``train``, ``dev`` or ``val``, ``test``, as
             SeisBench's ``split``): used instead of drawing a split (``test_ratio``/``val_ratio``/``seed`` unused).
+        out: stream the preprocessed array into this ``.npz`` (as :meth:`save` writes it) and memory-map ``x``
+            read-only from it, instead of building it in memory: with ``load_events(..., lazy=True)`` memory then
+            holds one chunk of events, whatever the data size.  Same result as without ``out``.
         length: with TRIMMING, the common length in samples.  Default: the shortest kept event.
         min_length: events shorter than this (samples, after DROP_NAN) are an error: broken windows.
         trim: which part of a longer event TRIMMING keeps: ``"start"`` (default, see the module
@@ -79,10 +82,11 @@ class WaveformDataAdapter:
         verbose: print a short report.
 
     Attributes:
-        x: float32 ``(n_kept, time, channel)``, rows grouped train, val, test.
+        x: float32 ``(n_kept, time, channel)``, rows grouped train, val, test (a read-only memory map with ``out``).
         y: int64 ``(n_kept,)``, codes into ``classes``.
         classes: class names, sorted unique labels.
         kept: int64 ``(n_kept,)``, loaded index of each row of ``x``.
+        lengths: int64 ``(n_loaded,)``, samples of each loaded event (after DROP_NAN's edge padding removal).
         split: :class:`Split` of loaded indices.
         report: :class:`PreprocessReport`.
     """
@@ -102,6 +106,7 @@ class WaveformDataAdapter:
         min_length: int = 100,
         *,
         split_column: str | None = None,
+        out: str | Path | None = None,
         trim: str = "start",
         nan_policy: str = "drop",
         max_gap: int = 25,
@@ -131,6 +136,8 @@ class WaveformDataAdapter:
                 raise ValueError(f"length={length} is below min_length={min_length}; pass a longer length")
         if max_gap < 1:
             raise ValueError(f"max_gap={max_gap!r}: need at least 1 sample")
+        if out is not None and Path(out).suffix != ".npz":
+            raise ValueError(f"out={str(out)!r}: the preprocessed file must end in .npz")
 
         # ---- inputs: EventSet, labels, meta, event ids ----
         if isinstance(events, tuple) and len(events) == 2 and hasattr(events, "meta"):  # an EventSet
@@ -186,6 +193,7 @@ class WaveformDataAdapter:
         drop_nan = TransformOP.DROP_NAN in transforms
         first, stop, raw_len, gaps = scan(events, channels, drop_nan)
         valid_len = stop - first
+        self.lengths = valid_len
         short = np.flatnonzero(valid_len < self.min_length)
         if len(short):
             desc = [f"{i} ({valid_len[i]} samples)" for i in short]
@@ -223,13 +231,17 @@ class WaveformDataAdapter:
         self.kept = np.concatenate(list(self.split))
         self.y = codes_all[self.kept]
 
-        # ---- pass 2: write every kept event straight into the one output array ----
-        self.x = fill(
-            events, self.kept, first, stop, to_fill, L, report,
-            channels=channels, transforms=transforms, trim=trim, eps=self.eps,
-        )
+        # ---- pass 2: write every kept event straight into the one output array (or file) ----
+        steps = dict(channels=channels, transforms=transforms, trim=trim, eps=self.eps)
         report.n_kept = len(self.kept)
         self.report = report
+        if out is None:
+            self.x = fill(events, self.kept, first, stop, to_fill, L, report, **steps)
+        else:
+            chunks = fill_chunks(events, self.kept, first, stop, to_fill, L, report, **steps)
+            self.x = StreamedArray((len(self.kept), L, len(channels)), np.float32, chunks)
+            self.save(out)
+            self.x = read_npz(out, "a preprocessed-events .npz", "", mmap=("x",), mode="r")["x"]
         if report.constant_channels:
             cc = [f"{i}:{c}" for i, c in report.constant_channels]
             warnings.warn(
@@ -330,7 +342,7 @@ class WaveformDataAdapter:
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"{path}: save to a file ending in .npz")
-        info = {
+        info = lambda: {  # noqa: E731  (called after x is written: a streamed x completes the report)
             "format": FORMAT,
             "transforms": self.transforms.value,
             "test_ratio": self.test_ratio,
@@ -343,9 +355,8 @@ class WaveformDataAdapter:
             "eps": self.eps,
             "grouped": self.grouped,
             "report": self.report.as_dict(),
+            **({"split_column": self.split_column} if self.split_column is not None else {}),
         }
-        if self.split_column is not None:  # written only when used: files without it read as before
-            info["split_column"] = self.split_column
         arrays = {
             "x": self.x,
             "y": self.y,
@@ -355,7 +366,8 @@ class WaveformDataAdapter:
             "val": self.split.val,
             "test": self.split.test,
             "channels": np.array(self.channels),
-            "info": np.array(json.dumps(info)),
+            "lengths": self.lengths,
+            "info": lambda: np.array(json.dumps(info())),
         }
         if self.groups is not None:
             arrays["groups"] = self.groups
@@ -364,12 +376,13 @@ class WaveformDataAdapter:
         return write_npz(path, arrays, overwrite=overwrite)
 
     @classmethod
-    def load(cls, path: str | Path, mmap: bool = True) -> "WaveformDataAdapter":
+    def load(cls, path: str | Path, mmap: bool | str = True) -> "WaveformDataAdapter":
         """Restore an adapter written by :meth:`save`: identical ``x``, ``y``, ``split``, ``classes``.
 
         With ``mmap=True`` (default) ``x`` is a copy-on-write memory map of the file, so loading reads
         almost nothing and pages are read as they are used.  Writing to ``x`` never changes the file.
-        ``mmap=False`` reads everything now.
+        ``mmap="r"`` maps it read-only (what a set larger than memory wants: training then reads it without
+        keeping it resident).  ``mmap=False`` reads everything now.
         """
         path = Path(path)
         if not path.is_file():
@@ -386,12 +399,14 @@ class WaveformDataAdapter:
         z = read_npz(
             path, "a preprocessed-events .npz written by WaveformDataAdapter.save",
             "write it with WaveformDataAdapter.save(path)", mmap=("x",) if mmap else (), check=check,
+            mode="r" if mmap == "r" else "c",
         )
         info = json.loads(str(z["info"]))
         if info.get("format") != FORMAT:
             raise ValueError(f"{path}: unknown format {info.get('format')!r}, expected {FORMAT!r}")
         self = cls.__new__(cls)
         self.x, self.y, self.classes, self.kept = z["x"], z["y"], z["classes"], z["kept"]
+        self.lengths = z.get("lengths")  # files written before it was saved have none
         self.split = Split(z["train"], z["val"], z["test"])
         self.channels = tuple(str(c) for c in z["channels"])
         self.groups = z.get("groups")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from seiswork.data.npz import is_read_only_map
 from seiswork.transforms import seed_pipeline
 
 __all__ = ["WaveformDataset", "make_loader"]
@@ -37,7 +38,8 @@ class WaveformDataset(Dataset):
     """
 
     def __init__(self, x, y, transform: Callable | None = None, classes=None, indices=None) -> None:
-        x = np.asarray(x, dtype=np.float32)  # no copy when x is already float32
+        # no copy when x is already float32; a read-only memory map stays one (training reads it in batches)
+        x = x if is_read_only_map(x) and x.dtype == np.float32 else np.asarray(x, dtype=np.float32)
         y = np.asarray(y)
         if x.ndim != 3:
             raise ValueError(f"x must be (event, time, channel), got shape {x.shape}")
@@ -66,7 +68,7 @@ class WaveformDataset(Dataset):
         if self._indices is None:
             return self._x
         if "x" not in self._cache:
-            self._cache["x"] = self._x[self._indices]
+            self._cache["x"] = np.asarray(self._x[self._indices])
         return self._cache["x"]
 
     @property
@@ -84,7 +86,8 @@ class WaveformDataset(Dataset):
             raise IndexError(f"index {i} is out of range for a dataset of {n} events")
         row = i % n if self._indices is None else int(self._indices[i])
         if self.transform is None:
-            return torch.from_numpy(self._x[row]), int(self._y[row])
+            event = self._x[row]
+            return torch.from_numpy(event if event.flags.writeable else np.array(event)), int(self._y[row])
         out = self.transform(self._x[row].copy())
         if not isinstance(out, torch.Tensor):
             out = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))

@@ -22,7 +22,8 @@ class EventSet(tuple):
     """``(events, labels)`` plus metadata; unpacks as ``events, labels = event_set``.
 
     Attributes:
-        events: list of ``n`` DataFrames ``(time, channel)``, columns = :attr:`channels`.
+        events: list of ``n`` DataFrames ``(time, channel)``, columns = :attr:`channels`; or, loaded with
+            ``lazy=True``, a :class:`~seiswork.data.lazy.LazyEvents` sequence of arrays read on demand.
         labels: ``(n,)`` numpy array of class labels (str or int, as in the files).
         meta: DataFrame, one row per event: ``source`` (file), ``index`` (position in that file),
             ``label``, ``event_id`` / ``station`` when known, ``sampling_rate`` (Hz, NaN when unknown),
@@ -39,7 +40,8 @@ class EventSet(tuple):
         channels: Sequence[str] = DEFAULT_CHANNELS,
         counts: dict | None = None,
     ) -> "EventSet":
-        self = super().__new__(cls, (list(events), np.asarray(labels)))
+        lazy = hasattr(events, "read")  # LazyEvents: stays on disk
+        self = super().__new__(cls, (events if lazy else list(events), np.asarray(labels)))
         n = len(self[0])
         if len(self[1]) != n:
             raise ValueError(f"EventSet: {n} events but {len(self[1])} labels; give one label per event")

@@ -29,11 +29,12 @@ import pandas as pd
 
 from seiswork.data.events import DEFAULT_CHANNELS, channel_names
 from seiswork.data.eventset import META_FIRST, EventSet, Part
-from seiswork.data.npz import read_events_npz, save_npz
+from seiswork.data.lazy import LazyEvents
+from seiswork.data.npz import NpzEvents, read_events_npz, save_npz
 from seiswork.data.obspy_folder import WAVEFORM_SUFFIXES, read_obspy
 from seiswork.data.pickles import SUFFIXES as PICKLE_SUFFIXES
 from seiswork.data.pickles import read_pickled_frames
-from seiswork.data.seisbench import HDF5_SUFFIXES, read_seisbench, seisbench_pairs
+from seiswork.data.seisbench import HDF5_SUFFIXES, SeisBenchTraces, read_seisbench, seisbench_pairs
 
 __all__ = ["load_events", "convert"]
 
@@ -66,12 +67,30 @@ def _expand(paths) -> list[Path]:
     return out
 
 
-def _read_path(path: Path, channels, trusted, label_column, catalog) -> list[tuple[str, Part]]:
+def _index_path(path: Path, channels, label_column) -> list[tuple[str, Part]]:
+    """Index one path without reading its waveforms: events are :class:`LazyEvents`."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        readers = [(str(path), NpzEvents(path, channels))]
+    elif (path.is_dir() and not (path / "catalog.csv").exists()) or suffix in HDF5_SUFFIXES or (
+            suffix == ".csv" and path.stem.startswith("metadata")):
+        readers = [(str(h5), SeisBenchTraces(h5, meta, channels, label_column)) for h5, meta in seisbench_pairs(path)]
+    else:
+        raise ValueError(
+            f"{path}: lazy loading streams SeisBench data sets (waveforms.hdf5 + metadata.csv) and seiswork .npz "
+            f"files; convert this one once with `python -m seiswork convert {path} OUT.npz`, or load it with lazy=False"
+        )
+    return [(source, Part(LazyEvents.of(r), r.labels, r.meta, r.kind)) for source, r in readers]
+
+
+def _read_path(path: Path, channels, trusted, label_column, catalog, lazy=False) -> list[tuple[str, Part]]:
     """Read one path; a SeisBench folder with chunks gives several (source, part)."""
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: no such file or folder (working directory {Path.cwd()}); check the path"
         )
+    if lazy:
+        return _index_path(path, channels, label_column)
     suffix = path.suffix.lower()
     if path.is_dir():
         if catalog is not None or (path / "catalog.csv").exists():
@@ -113,6 +132,7 @@ def load_events(
     *,
     label_column: str = "source_event_category",
     catalog: PathLike | pd.DataFrame | None = None,
+    lazy: bool = False,
     verbose: bool = True,
 ) -> EventSet:
     """Load and concatenate events from one or many files; print events per file and classes.
@@ -132,6 +152,9 @@ def load_events(
             ``NET.STA`` from the traces), other columns kept in ``meta``. Components are the last letter of
             the channel code (``Z``, ``N``/``1``, ``E``/``2``); traces are aligned on their start times and
             NaN-padded; all must share one sampling rate.
+        lazy: index the files without reading their waveforms (SeisBench sets and ``.npz`` files): the
+            events are a :class:`~seiswork.data.lazy.LazyEvents` sequence read on demand, for data larger
+            than memory. ``WaveformDataAdapter(..., out=...)`` then preprocesses them in chunks.
         verbose: print one line per file, then the total and the class distribution.
 
     Returns:
@@ -145,7 +168,7 @@ def load_events(
         paths = default if default.exists() else synthetic.write_default()
     parts: list[tuple[str, Part]] = []
     for path in _expand(paths):
-        for source, part in _read_path(path, channels, trusted, label_column, catalog):
+        for source, part in _read_path(path, channels, trusted, label_column, catalog, lazy):
             parts.append((source, part))
             if verbose:
                 print(f"{source}: {len(part.events)} events ({part.kind})")
@@ -153,7 +176,10 @@ def load_events(
     if len(kinds) > 1:
         detail = ", ".join(f"{Path(s).name}: {'str' if p.labels.dtype.kind == 'U' else p.labels.dtype}" for s, p in parts)
         raise ValueError(f"labels are strings in some files and numbers in others ({detail}); use one kind everywhere")
-    events = [ev for _, p in parts for ev in p.events]
+    if lazy:
+        events = LazyEvents.concat([p.events for _, p in parts])
+    else:
+        events = [ev for _, p in parts for ev in p.events]
     labels = np.concatenate([p.labels for _, p in parts])
     metas = []
     for source, part in parts:

@@ -16,6 +16,7 @@ are simply not memory-mapped.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import struct
 import zipfile
@@ -29,7 +30,7 @@ from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, che
 from seiswork.data.eventset import CONVERT_HINT, EventSet, Part, rename_clashes
 from seiswork.paths import atomic_write
 
-__all__ = ["write_npz", "read_npz", "save_npz", "read_events_npz", "NPZ_FORMAT", "NPZ_VERSION"]
+__all__ = ["write_npz", "read_npz", "save_npz", "read_events_npz", "NpzEvents", "StreamedArray", "is_read_only_map", "release_pages", "NPZ_FORMAT", "NPZ_VERSION"]
 
 PathLike = Union[str, os.PathLike]
 NPZ_FORMAT = "seiswork-events"
@@ -45,12 +46,15 @@ def write_npz(path: PathLike, arrays: dict[str, np.ndarray], *, overwrite: bool 
     """Write ``arrays`` to the ``.npz`` ``path`` atomically; member data start on 64-byte boundaries.
 
     The alignment lets :func:`read_npz` memory-map members.  ``compress`` zip-deflates them instead
-    (smaller files that are read, not mapped).
+    (smaller files that are read, not mapped).  A value may be a :class:`StreamedArray` (written chunk by
+    chunk) or a callable returning the array, called when its turn comes.
     """
     path = Path(path)
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with atomic_write(path, "wb", overwrite=overwrite) as fh, zipfile.ZipFile(fh, "w", compression=method, allowZip64=True) as zf:
         for key, arr in arrays.items():
+            if callable(arr):  # computed now, after the members before it (e.g. a report a StreamedArray fills)
+                arr = arr()
             name = f"{key}.npy"
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = method
@@ -60,12 +64,37 @@ def write_npz(path: PathLike, arrays: dict[str, np.ndarray], *, overwrite: bool 
             pad = -start % 64
             info.extra = struct.pack("<HH", _PAD_EXTRA_ID, pad) + b"\0" * pad
             with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
+                if isinstance(arr, StreamedArray):
+                    arr.write(f, f"{path} member {key}")
+                else:
+                    np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
     return path
 
 
-def _mmap_member(path: Path, zf: zipfile.ZipFile, fh, name: str) -> np.ndarray | None:
-    """A copy-on-write memory map of one stored ``.npy`` member, or None when it cannot be mapped."""
+class StreamedArray:
+    """An array :func:`write_npz` writes chunk by chunk, never whole in memory: ``shape``, ``dtype`` and an
+    iterable of C-ordered ``chunks`` along the first axis that together make exactly ``shape``."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, chunks: Iterable[np.ndarray]) -> None:
+        self.shape, self.dtype, self.chunks = tuple(int(n) for n in shape), np.dtype(dtype), chunks
+
+    def write(self, f, where: str) -> None:
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
+        np.lib.format.write_array_header_2_0(f, header)
+        rows = 0
+        for chunk in self.chunks:
+            chunk = np.ascontiguousarray(chunk, dtype=self.dtype)
+            if chunk.shape[1:] != self.shape[1:]:
+                raise ValueError(f"{where}: a chunk of shape {chunk.shape} does not fit {self.shape}")
+            f.write(memoryview(chunk).cast("B"))
+            rows += len(chunk)
+        if rows != self.shape[0]:
+            raise ValueError(f"{where}: the chunks held {rows} rows, {self.shape[0]} were announced")
+
+
+def _mmap_member(path: Path, zf: zipfile.ZipFile, fh, name: str, mode: str) -> np.ndarray | None:
+    """A memory map (``mode`` "c": copy-on-write, "r": read-only) of one stored ``.npy`` member, or None when it
+    cannot be mapped."""
     info = zf.getinfo(name)
     if info.compress_type != zipfile.ZIP_STORED:
         return None
@@ -87,8 +116,10 @@ def _mmap_member(path: Path, zf: zipfile.ZipFile, fh, name: str) -> np.ndarray |
     nbytes = int(np.prod(shape)) * dtype.itemsize
     if dtype.hasobject or nbytes == 0 or offset % dtype.alignment or offset + nbytes > start + info.file_size:
         return None
-    mm = np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape, order="F" if fortran else "C")
-    return mm.view(np.ndarray)  # a plain array; it keeps the map alive
+    mm = np.memmap(path, dtype=dtype, mode=mode, offset=offset, shape=shape, order="F" if fortran else "C")
+    # copy-on-write: a plain array (it keeps the map alive); read-only stays an np.memmap, which
+    # is_read_only_map recognises
+    return mm if mode == "r" else mm.view(np.ndarray)
 
 
 def read_npz(
@@ -98,11 +129,13 @@ def read_npz(
     *,
     mmap: Iterable[str] = (),
     check: Callable[[set[str]], None] | None = None,
+    mode: str = "c",
 ) -> dict[str, np.ndarray]:
     """Every member of the ``.npz`` ``path`` as a plain array, without pickle.
 
-    Members named in ``mmap`` are copy-on-write memory maps of the file where it stores them
-    uncompressed and aligned (writing to them never changes the file), read otherwise.  ``check`` gets
+    Members named in ``mmap`` are memory maps of the file where it stores them uncompressed and aligned,
+    read otherwise: copy-on-write with ``mode="c"`` (writing to them never changes the file), read-only
+    ``np.memmap`` with ``mode="r"``.  ``check`` gets
     the member names before anything is read and raises when they are not the layout wanted.  Errors
     say that ``path`` is not ``what`` and end with ``fix``.
     """
@@ -122,7 +155,7 @@ def read_npz(
         if mapped:
             with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
                 for name in mapped:
-                    a = _mmap_member(path, zf, fh, f"{name}.npy")
+                    a = _mmap_member(path, zf, fh, f"{name}.npy", mode)
                     if a is not None:
                         out[name] = a
         try:
@@ -132,6 +165,30 @@ def read_npz(
         except ValueError as err:  # an object array: not written by write_npz
             raise ValueError(f"{path}: holds arrays that need pickle ({err}); refused. {fix}") from err
     return out
+
+
+def is_read_only_map(a: Any) -> bool:
+    """Whether ``a`` is (a view of) a read-only memory map of a file, as ``read_npz(..., mode="r")`` gives."""
+    return isinstance(a, np.memmap) and a.mode == "r" and not a.flags.writeable
+
+
+def release_pages(a: np.ndarray) -> None:
+    """Let the kernel drop ``a``'s pages from this process's resident memory (they stay in the page cache).
+
+    Only for read-only file maps (:func:`is_read_only_map`), where nothing can be lost: reading ``a`` again
+    maps the pages back. Reading a memory-mapped set larger than memory once per epoch would otherwise
+    leave all of it counted in the process's resident size.
+    """
+    if not is_read_only_map(a) or a.nbytes == 0 or not hasattr(os, "sysconf"):
+        return
+    page = os.sysconf("SC_PAGE_SIZE")
+    start = a.ctypes.data // page * page
+    end = a.ctypes.data + a.nbytes
+    try:
+        libc = ctypes.CDLL(None)
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), 4)  # MADV_DONTNEED (Linux)
+    except (OSError, AttributeError):  # not Linux/glibc: the kernel reclaims the pages under pressure anyway
+        pass
 
 
 # ---------------------------------------------------------------------------------------- events
@@ -245,45 +302,70 @@ def _check_has_data(source: str, data: np.ndarray, offsets: np.ndarray) -> None:
 
 def read_events_npz(path: Path, channels: tuple[str, ...]) -> Part:
     """Read an events ``.npz`` written by :func:`save_npz` (or, before it, by ``np.savez``) as a Part."""
-    need = {"format", "data", "offsets", "labels", "channels"}
+    events = NpzEvents(path, channels, mmap=False)
+    data = events.data
+    if events.idx != list(range(data.shape[1])):
+        data = np.ascontiguousarray(data[:, events.idx])  # one vectorised take, then views per event
+    _check_has_data(str(path), data, events.offsets)
+    frames_ = frames((data[a:b] for a, b in zip(events.offsets[:-1], events.offsets[1:])), channels)
+    return Part(frames_, events.labels, events.meta, "npz")
 
-    def check(keys: set[str]) -> None:
-        if not need <= keys:
+
+class NpzEvents:
+    """The events of one ``.npz`` written by :func:`save_npz`: ``meta`` and ``labels`` now, waveforms by rows.
+
+    With ``mmap`` the concatenated samples are memory-mapped, so a file larger than memory is read only
+    where :meth:`read` asks (:mod:`seiswork.data.store` streams it).
+    """
+
+    kind = "npz"
+
+    def __init__(self, path: Path, channels: tuple[str, ...], mmap: bool = True) -> None:
+        need = {"format", "data", "offsets", "labels", "channels"}
+
+        def check(keys: set[str]) -> None:
+            if not need <= keys:
+                raise ValueError(
+                    f"{path}: not a seiswork .npz file (it has arrays {sorted(keys)[:10]}, needs {sorted(need)}); "
+                    f"{_EVENTS_FIX}"
+                )
+
+        z = read_npz(path, "a seiswork .npz file", f"{_EVENTS_FIX}. {CONVERT_HINT}.", check=check,
+                     mmap=("data",) if mmap else ())
+        if str(z["format"]) != NPZ_FORMAT:
+            raise ValueError(f"{path}: not a seiswork .npz file (format {str(z['format'])!r}); {_EVENTS_FIX}")
+        file_channels = [str(c) for c in z["channels"]]
+        self.path, self.channels = Path(path), tuple(channels)
+        self.offsets = z["offsets"].astype(np.int64)
+        self.data = z["data"]
+        n = len(self.offsets) - 1
+        if n <= 0:
+            raise ValueError(f"{path}: holds 0 events; nothing to load")
+        if self.data.ndim != 2 or self.data.shape[1] != len(file_channels) or self.offsets[-1] != len(self.data):
+            raise ValueError(f"{path}: data {self.data.shape} do not match channels {file_channels} and offsets; "
+                             "the file is damaged")
+        missing = [c for c in channels if c not in file_channels]
+        if missing:
             raise ValueError(
-                f"{path}: not a seiswork .npz file (it has arrays {sorted(keys)[:10]}, needs {sorted(need)}); "
-                f"{_EVENTS_FIX}"
+                f"{path}: has no channel(s) {missing} (all its events have {file_channels}); pass channels= from those"
             )
+        self.idx = [file_channels.index(c) for c in channels]
+        self.labels = as_labels(z["labels"], n, str(path))
+        meta = {}
+        for col in [str(c) for c in z["meta_columns"]] if "meta_columns" in z else []:
+            values = z[f"meta/{col}"]
+            if f"metamissing/{col}" in z:
+                values = values.astype(object)
+                values[z[f"metamissing/{col}"]] = None
+            meta[col] = values
+        self.meta = pd.DataFrame({"label": self.labels})
+        if meta:
+            self.meta = pd.concat([self.meta, rename_clashes(pd.DataFrame(meta), "file_")], axis=1)
 
-    z = read_npz(path, "a seiswork .npz file", f"{_EVENTS_FIX}. {CONVERT_HINT}.", check=check)
-    if str(z["format"]) != NPZ_FORMAT:
-        raise ValueError(f"{path}: not a seiswork .npz file (format {str(z['format'])!r}); {_EVENTS_FIX}")
-    file_channels = [str(c) for c in z["channels"]]
-    offsets = z["offsets"].astype(np.int64)
-    data = z["data"]
-    meta = {}
-    for col in [str(c) for c in z["meta_columns"]] if "meta_columns" in z else []:
-        values = z[f"meta/{col}"]
-        if f"metamissing/{col}" in z:
-            values = values.astype(object)
-            values[z[f"metamissing/{col}"]] = None
-        meta[col] = values
-    n = len(offsets) - 1
-    if n <= 0:
-        raise ValueError(f"{path}: holds 0 events; nothing to load")
-    if data.ndim != 2 or data.shape[1] != len(file_channels) or offsets[-1] != len(data):
-        raise ValueError(f"{path}: data {data.shape} do not match channels {file_channels} and offsets; the file is damaged")
-    missing = [c for c in channels if c not in file_channels]
-    if missing:
-        raise ValueError(
-            f"{path}: has no channel(s) {missing} (all its events have {file_channels}); pass channels= from those"
-        )
-    idx = [file_channels.index(c) for c in channels]
-    if idx != list(range(len(file_channels))):
-        data = np.ascontiguousarray(data[:, idx])  # one vectorised take, then views per event
-    _check_has_data(str(path), data, offsets)
-    labels = as_labels(z["labels"], n, str(path))
-    events = frames((data[a:b] for a, b in zip(offsets[:-1], offsets[1:])), channels)
-    meta_df = pd.DataFrame({"label": labels})
-    if meta:
-        meta_df = pd.concat([meta_df, rename_clashes(pd.DataFrame(meta), "file_")], axis=1)
-    return Part(events, labels, meta_df, "npz")
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def read(self, rows: np.ndarray) -> list[np.ndarray]:
+        """The events ``rows`` as float32 arrays ``(time, channel)`` in the asked channel order (copies)."""
+        return [np.ascontiguousarray(self.data[self.offsets[i] : self.offsets[i + 1]][:, self.idx], dtype=np.float32)
+                for i in np.asarray(rows, dtype=np.int64)]

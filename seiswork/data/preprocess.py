@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ from seiswork.data.events import event_values, head_list
 
 __all__ = [
     "TransformOP", "PreprocessReport", "NAN_POLICIES", "TRIMS", "channels_first", "scan", "interior_gaps",
-    "common_length", "fill", "zscore",
+    "common_length", "fill", "fill_chunks", "zscore",
 ]
 
 NAN_POLICIES = ("drop", "interpolate", "raise")
@@ -51,6 +51,8 @@ TRIMS = ("start", "center", "end")
 # Z-scoring works on chunks of events in a (chunk, channel, time) float64 buffer: reductions along
 # contiguous time are fast and exact enough, and ~1 MB stays in cache.
 CHUNK_BYTES = 1 << 20
+# Events read from disk come in reads of about this many bytes: few calls into HDF5, bounded memory.
+READ_BYTES = 64 << 20
 
 
 class TransformOP(enum.Flag):
@@ -247,39 +249,65 @@ def fill(
     Each event's ``[first, stop)`` range is read; events in ``to_fill`` get their interior gaps filled
     linearly first.  Records the constant channels (and NaN left without DROP_NAN) in ``report``.
     """
+    x = np.empty((len(kept), L, len(channels)), dtype=np.float32)
+    r0 = 0
+    for block in fill_chunks(events, kept, first, stop, to_fill, L, report, channels=channels,
+                             transforms=transforms, trim=trim, eps=eps):
+        x[r0 : r0 + len(block)] = block
+        r0 += len(block)
+    return x
+
+
+def fill_chunks(
+    events: Sequence, kept: np.ndarray, first: np.ndarray, stop: np.ndarray, to_fill: dict[int, int], L: int,
+    report: PreprocessReport, *, channels: tuple[str, ...], transforms: TransformOP, trim: str, eps: float,
+) -> Iterator[np.ndarray]:
+    """:func:`fill` one chunk at a time: float32 blocks ``(k, L, channel)`` of the ``kept`` events in order.
+
+    Events that read from disk (``events.read(rows)``, :class:`~seiswork.data.lazy.LazyEvents`) are read one
+    chunk of rows at a time, so memory holds a chunk, never the data set. ``report`` is complete once the
+    last block has been yielded.
+    """
     C = len(channels)
-    x = np.empty((len(kept), L, C), dtype=np.float32)
     do_zscore = TransformOP.ZSCORE in transforms
     chunk = max(1, CHUNK_BYTES // (8 * L * C))
     buf = np.empty((chunk, C, L), dtype=np.float64)
     const_rows: list[tuple[int, str]] = []
+    nan_left = 0
     nan_aware = TransformOP.DROP_NAN not in transforms  # with DROP_NAN no NaN is left
-    for r0 in range(0, len(kept), chunk):
-        rows = kept[r0 : r0 + chunk]
-        b = buf[: len(rows)]
-        for k, i in enumerate(rows):
-            a = channels_first(events[i], i, channels)
-            f, s = int(first[i]), int(stop[i])
-            if i in to_fill:  # linear fill of short interior gaps, per channel, on a copy
-                a = a[:, f:s].astype(np.float64)
-                f, s = 0, a.shape[1]
-                t = np.arange(s)
-                for j in range(C):
-                    bad = ~np.isfinite(a[j])
-                    if bad.any():
-                        a[j, bad] = np.interp(t[bad], t[~bad], a[j, ~bad])
-            excess = s - f - L
-            off = 0 if trim == "start" else excess if trim == "end" else excess // 2
-            b[k] = a[:, f + off : f + off + L]
-        if do_zscore:
-            const = zscore(b, nan_aware, eps)
-            for k, j in zip(*np.nonzero(const)):
-                const_rows.append((int(rows[k]), channels[j]))
-        x[r0 : r0 + len(rows)] = b.transpose(0, 2, 1)
+    read = getattr(events, "read", None)
+    per_read = max(chunk, READ_BYTES // (4 * L * C)) if read is not None else chunk
+    for g0 in range(0, len(kept), per_read):
+        group = kept[g0 : g0 + per_read]
+        arrays = read(group) if read is not None else None
+        for r0 in range(0, len(group), chunk):
+            rows = group[r0 : r0 + chunk]
+            b = buf[: len(rows)]
+            for k, i in enumerate(rows):
+                event = arrays[r0 + k] if arrays is not None else events[i]
+                a = channels_first(event, i, channels)
+                f, s = int(first[i]), int(stop[i])
+                if i in to_fill:  # linear fill of short interior gaps, per channel, on a copy
+                    a = a[:, f:s].astype(np.float64)
+                    f, s = 0, a.shape[1]
+                    t = np.arange(s)
+                    for j in range(C):
+                        bad = ~np.isfinite(a[j])
+                        if bad.any():
+                            a[j, bad] = np.interp(t[bad], t[~bad], a[j, ~bad])
+                excess = s - f - L
+                off = 0 if trim == "start" else excess if trim == "end" else excess // 2
+                b[k] = a[:, f + off : f + off + L]
+            if do_zscore:
+                const = zscore(b, nan_aware, eps)
+                for k, j in zip(*np.nonzero(const)):
+                    const_rows.append((int(rows[k]), channels[j]))
+            block = b.transpose(0, 2, 1).astype(np.float32)
+            if nan_aware:
+                nan_left += int(np.count_nonzero(np.isnan(block)))
+            yield block
     report.constant_channels = const_rows
-    if nan_aware:
-        report.nan_values_left = int(np.count_nonzero(np.isnan(x)))
-    return x
+    report.nan_values_left = nan_left
 
 
 def zscore(b: np.ndarray, nan_aware: bool, eps: float) -> np.ndarray:

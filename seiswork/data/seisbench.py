@@ -11,7 +11,7 @@ import pandas as pd
 from seiswork.data.events import COMPONENT_ALIASES, as_labels, check_has_data, frames
 from seiswork.data.eventset import Part, rename_clashes
 
-__all__ = ["seisbench_pairs", "read_seisbench", "HDF5_SUFFIXES"]
+__all__ = ["seisbench_pairs", "read_seisbench", "SeisBenchTraces", "HDF5_SUFFIXES"]
 
 HDF5_SUFFIXES = (".hdf5", ".h5")
 _TRACE_RE = re.compile(r"^(?P<bucket>[^$]+)\$(?P<row>\d+)(?P<rest>(,[^,]*)*)$")
@@ -93,93 +93,136 @@ def _channel_index(order: str, channels: tuple[str, ...], where: str) -> list[in
 
 
 def read_seisbench(h5path: Path, csvpath: Path, channels: tuple[str, ...], label_column: str) -> Part:
-    import h5py
-
-    if h5path.stat().st_size == 0:
-        raise ValueError(f"{h5path}: is empty (0 bytes); nothing to load")
-    try:
-        table = pd.read_csv(csvpath, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{csvpath}: is empty; a SeisBench metadata.csv has one row per trace") from None
-    if len(table) == 0:
-        raise ValueError(f"{csvpath}: holds 0 traces; nothing to load")
-    for col in ("trace_name", label_column):
-        if col not in table.columns:
-            raise ValueError(
-                f"{csvpath}: has no column {col!r} (it has {list(table.columns)}); "
-                + ("pass label_column= naming the class column" if col == label_column else "is this a SeisBench metadata file?")
-            )
-    labels = as_labels(table[label_column].to_numpy(), len(table), f"{csvpath} column {label_column!r}")
-    names = table["trace_name"].astype(str).to_numpy()
-    orders = table["trace_component_order"].astype(str).to_numpy() if "trace_component_order" in table.columns else None
-    arrays: list = [None] * len(table)
-    try:
-        f = h5py.File(h5path, "r")
-    except OSError as err:
-        raise ValueError(f"{h5path}: could not be opened as HDF5 ({err})") from err
-    with f:
-        fmt = _h5_format(f)
-        file_order = _h5_text(fmt.get("component_order", "ZNE"))
-        dim_order = _h5_text(fmt.get("dimension_order", "CW")).replace("N", "")
-        if sorted(dim_order) != ["C", "W"]:
-            raise ValueError(f"{h5path}: data_format/dimension_order {dim_order!r} is not 'CW' or 'WC'")
-        if "data" not in f:
-            raise ValueError(f"{h5path}: has no 'data' group; is this a SeisBench waveforms file?")
-        group = f["data"]
-        # group traces that share bucket, slices and component order: each group is one vectorised read
-        groups: dict[tuple, list[tuple[int, int]]] = {}
-        for i, name in enumerate(names):
-            order = orders[i] if orders is not None and orders[i] not in ("nan", "") else file_order
-            m = _TRACE_RE.match(name)
-            if m is None:
-                groups.setdefault((None, name, "", order), []).append((i, -1))
-            else:
-                groups.setdefault((m["bucket"], None, m["rest"], order), []).append((i, int(m["row"])))
-        for (bucket, single, rest, order), members in groups.items():
-            where = f"{h5path} trace {members[0][0]} ({names[members[0][0]]})"
-            ch_idx = _channel_index(order, channels, where)
-            slices = tuple(_parse_index(s, where) for s in rest.split(",")[1:]) if rest else ()
-            if bucket is None:
-                if single not in group:
-                    raise ValueError(f"{where}: no dataset data/{single} in the file")
-                block = group[single][()][None]
-            else:
-                if bucket not in group:
-                    raise ValueError(f"{where}: no dataset data/{bucket} in the file")
-                ds = group[bucket]
-                rows = np.array([r for _, r in members])
-                lo, hi = int(rows.min()), int(rows.max())
-                if hi >= ds.shape[0]:
-                    raise ValueError(f"{where}: row {hi} is beyond data/{bucket} ({ds.shape[0]} rows)")
-                block = ds[lo : hi + 1][rows - lo]
-            block = block[(slice(None),) + slices]
-            if block.ndim != 3:
-                raise ValueError(f"{where}: trace is not 2-D (channel, time) after slicing; check trace_name")
-            if dim_order == "CW":
-                block = block[:, ch_idx, :].transpose(0, 2, 1)
-            else:
-                block = block[:, :, ch_idx]
-            block = np.ascontiguousarray(block, dtype=np.float32)
-            for k, (i, _) in enumerate(members):
-                arrays[i] = block[k]
+    """Every trace of one SeisBench file pair, in memory, as a Part."""
+    traces = SeisBenchTraces(h5path, csvpath, channels, label_column)
+    arrays = traces.read(np.arange(len(traces)))
     check_has_data(
         str(h5path), [len(a) for a in arrays], [len(a) == 0 or not np.isnan(a).all() for a in arrays],
-        f"remove them from {csvpath.name}", what="trace", names=names,
+        f"remove them from {csvpath.name}", what="trace", names=traces.names,
     )
-    events = frames(arrays, channels)
-    meta = pd.DataFrame({"label": labels})
-    if "source_id" in table.columns:
-        meta["event_id"] = table["source_id"].astype(str).where(table["source_id"].notna(), None).to_numpy()
-    if "station_code" in table.columns:
-        station = table["station_code"].astype(str)
-        if "station_network_code" in table.columns:
-            station = table["station_network_code"].fillna("").astype(str) + "." + station
-        meta["station"] = station.to_numpy()
-    rate = np.full(len(table), float(fmt["sampling_rate"]) if "sampling_rate" in fmt else np.nan)
-    if "trace_sampling_rate_hz" in table.columns:
-        col = pd.to_numeric(table["trace_sampling_rate_hz"], errors="coerce").to_numpy(dtype=float)
-        rate = np.where(np.isnan(col), rate, col)
-    meta["sampling_rate"] = rate
-    extra = rename_clashes(table.drop(columns=[label_column]), "meta_", ("source", "index", "label", "event_id", "station", "sampling_rate"))
-    meta = pd.concat([meta, extra.reset_index(drop=True)], axis=1)
-    return Part(events, labels, meta, "SeisBench HDF5")
+    return Part(frames(arrays, channels), traces.labels, traces.meta, "SeisBench HDF5")
+
+
+class SeisBenchTraces:
+    """The traces of one SeisBench file pair, read on demand: ``meta`` and ``labels`` now, waveforms by rows.
+
+    Reading the metadata and the file layout costs no waveform reads, so a data set far larger than memory
+    can be indexed and then streamed (:mod:`seiswork.data.store`). Traces sharing a bucket, slices and
+    component order are read with one vectorised HDF5 selection.
+    """
+
+    kind = "SeisBench HDF5"
+
+    def __init__(self, h5path: Path, csvpath: Path, channels: tuple[str, ...], label_column: str) -> None:
+        import h5py
+
+        self.h5path, self.csvpath, self.channels = Path(h5path), Path(csvpath), tuple(channels)
+        if self.h5path.stat().st_size == 0:
+            raise ValueError(f"{h5path}: is empty (0 bytes); nothing to load")
+        try:
+            table = pd.read_csv(csvpath, low_memory=False)
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{csvpath}: is empty; a SeisBench metadata.csv has one row per trace") from None
+        if len(table) == 0:
+            raise ValueError(f"{csvpath}: holds 0 traces; nothing to load")
+        for col in ("trace_name", label_column):
+            if col not in table.columns:
+                raise ValueError(
+                    f"{csvpath}: has no column {col!r} (it has {list(table.columns)}); "
+                    + ("pass label_column= naming the class column" if col == label_column else "is this a SeisBench metadata file?")
+                )
+        self.labels = as_labels(table[label_column].to_numpy(), len(table), f"{csvpath} column {label_column!r}")
+        self.names = table["trace_name"].astype(str).to_numpy()
+        orders = table["trace_component_order"].astype(str).to_numpy() if "trace_component_order" in table.columns else None
+        try:
+            f = h5py.File(h5path, "r")
+        except OSError as err:
+            raise ValueError(f"{h5path}: could not be opened as HDF5 ({err})") from err
+        with f:
+            fmt = _h5_format(f)
+            file_order = _h5_text(fmt.get("component_order", "ZNE"))
+            self.dim_order = _h5_text(fmt.get("dimension_order", "CW")).replace("N", "")
+            if sorted(self.dim_order) != ["C", "W"]:
+                raise ValueError(f"{h5path}: data_format/dimension_order {self.dim_order!r} is not 'CW' or 'WC'")
+            if "data" not in f:
+                raise ValueError(f"{h5path}: has no 'data' group; is this a SeisBench waveforms file?")
+            # each trace's read plan: a group key (bucket, single dataset, slices, component order) and its row
+            keys: dict[tuple, int] = {}
+            self.group = np.empty(len(table), dtype=np.int64)
+            self.row = np.full(len(table), -1, dtype=np.int64)
+            for i, name in enumerate(self.names):
+                order = orders[i] if orders is not None and orders[i] not in ("nan", "") else file_order
+                m = _TRACE_RE.match(name)
+                key = (None, name, "", order) if m is None else (m["bucket"], None, m["rest"], order)
+                if m is not None:
+                    self.row[i] = int(m["row"])
+                self.group[i] = keys.setdefault(key, len(keys))
+            _, first = np.unique(self.group, return_index=True)
+            last_row = np.full(len(keys), -1, dtype=np.int64)
+            np.maximum.at(last_row, self.group, self.row)
+            self.plans = [self._plan(key, int(first[g]), int(last_row[g]), f["data"]) for key, g in keys.items()]
+        meta = pd.DataFrame({"label": self.labels})
+        if "source_id" in table.columns:
+            meta["event_id"] = table["source_id"].astype(str).where(table["source_id"].notna(), None).to_numpy()
+        if "station_code" in table.columns:
+            station = table["station_code"].astype(str)
+            if "station_network_code" in table.columns:
+                station = table["station_network_code"].fillna("").astype(str) + "." + station
+            meta["station"] = station.to_numpy()
+        rate = np.full(len(table), float(fmt["sampling_rate"]) if "sampling_rate" in fmt else np.nan)
+        if "trace_sampling_rate_hz" in table.columns:
+            col = pd.to_numeric(table["trace_sampling_rate_hz"], errors="coerce").to_numpy(dtype=float)
+            rate = np.where(np.isnan(col), rate, col)
+        meta["sampling_rate"] = rate
+        reserved = ("source", "index", "label", "event_id", "station", "sampling_rate")
+        extra = rename_clashes(table.drop(columns=[label_column]), "meta_", reserved)
+        self.meta = pd.concat([meta, extra.reset_index(drop=True)], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _plan(self, key: tuple, first: int, last_row: int, group) -> tuple:
+        bucket, single, rest, order = key
+        where = f"{self.h5path} trace {first} ({self.names[first]})"
+        ch_idx = _channel_index(order, self.channels, where)
+        slices = tuple(_parse_index(s, where) for s in rest.split(",")[1:]) if rest else ()
+        dataset = bucket if bucket is not None else single
+        if dataset not in group:
+            raise ValueError(f"{where}: no dataset data/{dataset} in the file")
+        if bucket is not None and last_row >= group[bucket].shape[0]:
+            raise ValueError(f"{where}: row {last_row} is beyond data/{bucket} ({group[bucket].shape[0]} rows)")
+        return dataset, bucket is not None, slices, ch_idx, where
+
+    def read(self, rows: np.ndarray) -> list[np.ndarray]:
+        """The traces ``rows`` (indices into this file's metadata) as float32 arrays ``(time, channel)``."""
+        import h5py
+
+        rows = np.asarray(rows, dtype=np.int64)
+        arrays: list = [None] * len(rows)
+        with h5py.File(self.h5path, "r") as f:
+            group = f["data"]
+            for g in np.unique(self.group[rows]):
+                members = np.flatnonzero(self.group[rows] == g)
+                dataset, bucketed, slices, ch_idx, where = self.plans[g]
+                if not bucketed:
+                    block = group[dataset][()][None]
+                else:
+                    want = self.row[rows[members]]
+                    lo, hi = int(want.min()), int(want.max())
+                    ds = group[dataset]
+                    if hi - lo + 1 <= 2 * len(want):  # dense: one contiguous read, then a take
+                        block = ds[lo : hi + 1][want - lo]
+                    else:  # sparse rows of a large bucket: read only those
+                        unique, inverse = np.unique(want, return_inverse=True)
+                        block = ds[unique.tolist()][inverse]
+                block = block[(slice(None),) + slices]
+                if block.ndim != 3:
+                    raise ValueError(f"{where}: trace is not 2-D (channel, time) after slicing; check trace_name")
+                if self.dim_order == "CW":
+                    block = block[:, ch_idx, :].transpose(0, 2, 1)
+                else:
+                    block = block[:, :, ch_idx]
+                block = np.ascontiguousarray(block, dtype=np.float32)
+                for k, i in enumerate(members):
+                    arrays[i] = block[k if bucketed else 0]
+        return arrays

@@ -247,9 +247,8 @@ def test_baselines(study: Study, adapter: Any, out: str | os.PathLike | None = N
     from seiswork.baseline import BASELINES, baseline_report
 
     fs = sampling_rate(study, adapter)
-    fit_parts = [adapter.dataset(part) for part in ("train", "val")]
-    x_fit = np.concatenate([d.x for d in fit_parts])
-    y_fit = np.concatenate([d.y for d in fit_parts])
+    n_fit = len(adapter.split.train) + len(adapter.split.val)
+    x_fit, y_fit = adapter.x[:n_fit], adapter.y[:n_fit]  # rows are train, val, test: a view, not a copy
     test = adapter.dataset("test")
     classes = [str(c) for c in adapter.classes]
     reports = {}

@@ -29,8 +29,11 @@ import torch
 from torch import nn
 
 from seiswork.data.dataset import seed_worker
+from seiswork.data.npz import is_read_only_map, release_pages
 from seiswork.training.distributed import share, slice_bounds
 from seiswork.transforms import seed_pipeline
+
+RELEASE_BYTES = 256 << 20  # read from a memory map between two page releases
 
 __all__ = ["SHUFFLE", "AUGMENT", "DROPOUT", "Batches", "stream_seed", "permutation", "apply_transform",
            "set_mode", "transform_to_device", "dataset_labels", "dataset_classes"]
@@ -127,7 +130,14 @@ class Batches:
             and getattr(dataset, "y", None) is not None
             and getattr(dataset, "transform", None) is None
         )
-        if self.fast:
+        # a read-only memory map (a set larger than memory): batches are read from it, never the whole of it
+        self.mapped = self.fast and is_read_only_map(dataset.x)
+        if self.mapped:
+            if dataset.x.ndim != 3 or len(dataset.x) != len(dataset.y):
+                raise ValueError(f"{name} dataset: .x must be (n, time, channel) with len(.x) == len(.y); "
+                                 f"got x {dataset.x.shape}, y {np.shape(dataset.y)}")
+            self.x, self.y = dataset.x, torch.from_numpy(np.asarray(dataset.y).astype(np.int64))
+        elif self.fast:
             x = np.asarray(dataset.x)
             y = np.asarray(dataset.y)
             if x.ndim != 3 or len(x) != len(y):
@@ -177,6 +187,9 @@ class Batches:
 
     def _fast_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self._order(shuffle_seed)
+        if self.mapped:
+            yield from self._mapped_epoch(order)
+            return
         if order is not None:
             order = order.to(self.x.device)
         for start in range(0, self.n if order is None else len(order), self.batch_size):
@@ -186,6 +199,25 @@ class Batches:
                 idx = order[start:start + self.batch_size]
                 xb, yb = self.x[idx], self.y[idx]
             yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+    def _mapped_epoch(self, order: torch.Tensor | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches copied out of a read-only memory map; every ``RELEASE_BYTES`` read, its pages leave this
+        process's resident memory (they stay in the page cache), so memory does not grow with the data."""
+        read = 0
+        n = self.n if order is None else len(order)
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                rows = slice(start, start + self.batch_size)
+                xb, yb = torch.from_numpy(np.array(self.x[rows])), self.y[rows]
+            else:
+                idx = order[start:start + self.batch_size]
+                xb, yb = torch.from_numpy(self.x[idx.numpy()]), self.y[idx]
+            read += xb.nbytes
+            if read >= RELEASE_BYTES:
+                release_pages(self.x)
+                read = 0
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        release_pages(self.x)
 
     def _loader_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         transform = getattr(self.dataset, "transform", None)
