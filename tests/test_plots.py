@@ -395,6 +395,78 @@ def test_augmentation_before_after_accepts_dataframes_tensors_and_axes():
         plots.augmentation_before_after(np.ones((600, 2)), np.ones((600, 2)))
 
 
+def _spectrogram_transform(band=(1.0, 20.0)):
+    """The SpectrogramTransform of the study's eval pipeline at 100 Hz (2.56 s window, 1 s hop)."""
+    pytest.importorskip("torch")
+    from seiswork.transforms import default_pipelines
+
+    return default_pipelines(representation="spectrogram", band=band, sampling_rate=100.0)[1][0]
+
+
+def test_spectrogram_before_after_images_are_the_transform_output_with_physical_extents():
+    st = _spectrogram_transform()
+    rng = np.random.default_rng(5)
+    before = rng.normal(size=(3000, 3)).astype(np.float32)
+    after = before + 0.5 * rng.normal(size=before.shape).astype(np.float32)
+    fig = plots.spectrogram_before_after(before, after, st, sampling_rate=100.0, unit="z-score", note="AddNoise")
+    assert len(fig.axes) == 3 * 3 + 1  # waveform, before, after per channel, and the colour bar
+    frames, bins = st.n_frames(3000), st.n_bins
+    assert (frames, bins) == (28, 49)  # 1-20 Hz at 100/256 Hz per bin: bins 3..51
+    # images: channel N (row 1), 10 * the transform's own output for that channel, bins up, frames across
+    im_before, im_after = fig.axes[4].images[0], fig.axes[5].images[0]
+    expected = 10 * st(before).reshape(frames, 3, bins)[:, 1, :].T
+    np.testing.assert_allclose(im_before.get_array(), expected, rtol=1e-6)
+    np.testing.assert_allclose(im_after.get_array(), 10 * st(after).reshape(frames, 3, bins)[:, 1, :].T, rtol=1e-6)
+    # extents: pixel j centred on frame j's centre (128 + 100 j samples), pixel k on bin k's frequency
+    df = 100.0 / 256
+    t0, t1, f0, f1 = im_before.get_extent()
+    assert t0 == pytest.approx(0.78) and t1 == pytest.approx(0.78 + frames * 1.0)
+    assert (t0 + t1) / 2 == pytest.approx((1.28 + (1.28 + 27)) / 2)  # midway between first and last frame centres
+    assert f0 == pytest.approx(2.5 * df) and f1 == pytest.approx(51.5 * df)
+    np.testing.assert_allclose([f0 + df / 2, f1 - df / 2], st.frequencies()[[0, -1]])
+    # physical units on every axis, one colour scale for before and after, the colour bar in dB
+    assert fig.axes[4].get_ylabel() == "Frequency (Hz)" and fig.axes[8].get_xlabel() == "Time (s)"
+    assert fig.axes[0].get_ylabel() == "Amplitude (z-score)"
+    assert im_before.get_clim() == im_after.get_clim()
+    lo, hi = im_before.get_clim()
+    assert lo <= min(expected.min(), im_after.get_array().min()) and hi >= expected.max()
+    assert "dB" in fig.axes[-1].get_ylabel()
+    assert "AddNoise" in fig._suptitle.get_text()
+
+
+def test_spectrogram_before_after_shows_the_change_in_db_the_model_reads():
+    st = _spectrogram_transform(band=None)
+    rng = np.random.default_rng(6)
+    before = rng.normal(size=(2000, 3)).astype(np.float32)
+    louder_z = before * np.array([10.0, 1.0, 1.0], np.float32)  # Z 20 dB up against N and E
+    fig = plots.spectrogram_before_after(before, louder_z, st)
+    images = [(fig.axes[3 * j + 1].images[0].get_array(), fig.axes[3 * j + 2].images[0].get_array())
+              for j in range(3)]
+    change = [after - before for before, after in images]
+    # bins well above the transform's floor (eps, 60 dB under the mean), where the floor adds < 0.01 dB
+    clear = np.all([im > -30 for pair in images for im in pair], axis=0)
+    assert clear.mean() > 0.9
+    # relative to the event's mean power: the contrast between channels is what changes, by exactly 20 dB
+    np.testing.assert_allclose((change[0] - change[1])[clear], 20.0, atol=0.01)
+    np.testing.assert_allclose(change[2][clear], change[1][clear], atol=0.01)
+    # a gain on the whole event is invisible to the model (its input is relative to the event's mean power)
+    fig = plots.spectrogram_before_after(before, 3.0 * before, st)
+    np.testing.assert_allclose(fig.axes[2].images[0].get_array(), fig.axes[1].images[0].get_array(), atol=1e-3)
+
+
+def test_spectrogram_before_after_checks_rate_axes_and_length():
+    st = _spectrogram_transform()
+    x = np.ones((1000, 3), np.float32)
+    with pytest.raises(ValueError, match="sampling_rate=50.0 Hz differs"):
+        plots.spectrogram_before_after(x, x, st, sampling_rate=50.0)
+    fig, axes = plt.subplots(3, 3)
+    assert plots.spectrogram_before_after(x, x, st, axes=axes) is fig
+    with pytest.raises(ValueError, match="n_fft=256"):
+        plots.spectrogram_before_after(x[:100], x[:100], st)
+    with pytest.raises(TypeError, match="SpectrogramTransform"):
+        plots.spectrogram_db(x, object())
+
+
 # ------------------------------------------------------------------------------------------ training
 def _history():
     return pd.DataFrame({

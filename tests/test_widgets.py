@@ -328,3 +328,77 @@ def test_static_preview_leaves_the_callers_pipeline_alone(data):
     np.testing.assert_array_equal(pipe(x[0]).numpy(), fresh(x[0]).numpy())
     with pytest.raises(ValueError, match="index"):
         static_preview(x, y, pipe, index=99)
+
+
+# ------------------------------------------------------------------------------------------ representation
+@pytest.fixture
+def long_data():
+    """12 events of 10 s at 100 Hz: 8 spectrogram frames of the default 2.56 s window and 1 s hop."""
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(12, 1000, 3)).astype(np.float32), np.array([0, 1] * 6)
+
+
+def _eval_transform(representation, **kwargs):
+    from seiswork.transforms import default_pipelines
+
+    return default_pipelines(representation=representation, sampling_rate=100.0, **kwargs)[1]
+
+
+def _image_db(transform, event, channel):
+    """What the model reads of ``event`` on one channel, in dB: (bins, frames)."""
+    st = transform[0]
+    out = st(event)
+    return 10 * out.reshape(out.shape[0], 3, st.n_bins)[:, channel, :].T
+
+
+def test_static_preview_with_a_spectrogram_shows_what_the_model_reads(long_data):
+    x, y = long_data
+    eval_t = _eval_transform("spectrogram", band=(1.0, 40.0))
+    st = eval_t[0]
+    gain = Compose([AmplitudeScale(0.5, 0.5)], seed=0)  # a known gain of 0.5 (-6 dB) on every event
+    fig = static_preview(x, y, gain, index=3, classes=CLASSES, sampling_rate=100.0, transform=eval_t)
+    assert len(fig.axes) == 3 * 3 + 1
+    z_before, z_after = fig.axes[1].images[0], fig.axes[2].images[0]
+    np.testing.assert_allclose(z_before.get_array(), _image_db(eval_t, x[3], 0), rtol=1e-6)
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), 0.5 * x[3][:, 0], rtol=1e-6)
+    # the spectrogram is relative to the event's mean power: a gain changes the waveform by -6 dB, the input by 0
+    np.testing.assert_allclose(z_after.get_array(), z_before.get_array(), atol=1e-3)
+    t0, t1, f0, f1 = z_before.get_extent()
+    assert (t0, t1) == pytest.approx(((128 - 50) / 100.0, (128 - 50) / 100.0 + st.n_frames(1000) * 1.0))
+    df = 100.0 / 256
+    assert (f0, f1) == pytest.approx(((st.bin_lo - 0.5) * df, (st.bin_hi - 0.5) * df))
+    assert st.frequencies()[0] >= 1.0 and st.frequencies()[-1] <= 40.0
+    assert fig.axes[1].get_ylabel() == "Frequency (Hz)" and fig.axes[-2].get_xlabel() == "Time (s)"
+
+
+def test_tuner_with_a_spectrogram_redraws_the_after_image_from_the_preview_pipeline(long_data):
+    x, y = long_data
+    eval_t = _eval_transform("spectrogram")
+    t = AugmentationTuner(x, y, classes=CLASSES, sampling_rate=100.0, transform=eval_t, seed=2, dpi=40)
+    t.force_all_box.value = True  # every augmentation drawn: the after image differs from the before image
+    expected = t.state.to_pipeline(preview=True)(x[t.event_index])
+    before, after = t.figure.axes[1].images[0].get_array(), t.figure.axes[2].images[0].get_array()
+    np.testing.assert_allclose(before, _image_db(eval_t, x[t.event_index], 0), rtol=1e-6)
+    np.testing.assert_allclose(after, _image_db(eval_t, expected, 0), rtol=1e-5, atol=1e-4)
+    assert np.abs(after - before).max() > 1.0
+    assert t.png.startswith(PNG) and t.last_error is None
+    with pytest.raises(ValueError, match="sampling_rate=50.0 Hz differs"):
+        AugmentationTuner(x, y, sampling_rate=50.0, transform=eval_t)
+
+
+def test_spectrum_representation_keeps_waveform_and_spectrum(data):
+    from seiswork import plots
+
+    x, y = data
+    eval_t = _eval_transform("spectrum", fft_size=64)
+    fig = static_preview(x, y, seed_pipeline_literal(0), index=2, classes=CLASSES, transform=eval_t, force_all=True)
+    assert len(fig.axes) == 6 and not any(ax.images for ax in fig.axes)
+    assert fig.axes[1].get_title() == "Z — magnitude spectrum (fft_size=64)"  # the transform's fft_size
+    after = fig.axes[0].lines[1].get_ydata()[:, None].repeat(3, axis=1)
+    np.testing.assert_allclose(fig.axes[1].lines[1].get_ydata(), plots.magnitude_spectrum(after, 64)[:, 0], rtol=1e-6)
+    t = AugmentationTuner(x, y, classes=CLASSES, transform=eval_t, dpi=40)
+    assert t.fft_size == 64 and len(t.figure.axes) == 6
+    with pytest.raises(ValueError, match="fft_size=128 differs"):
+        AugmentationTuner(x, y, transform=eval_t, fft_size=128)
+    with pytest.raises(ValueError, match="transform must be"):
+        static_preview(x, y, transform=nn.Identity())

@@ -15,7 +15,9 @@ outside the panels.
 Home of each figure: :mod:`~seiswork.plots.style` (theme, axes, saving), :mod:`~seiswork.plots.data`
 (class counts, event lengths), :mod:`~seiswork.plots.fans` (fan charts of envelopes, waveforms and
 spectra; class medians compared),
-:mod:`~seiswork.plots.augment` (augmentation before/after), :mod:`~seiswork.plots.training` (learning
+:mod:`~seiswork.plots.augment` (augmentation before/after: waveform and spectrum),
+:mod:`~seiswork.plots.spectrogram` (augmentation before/after as the spectrogram model reads it),
+:mod:`~seiswork.plots.training` (learning
 curves, confusion matrix, ROC, runs compared).
 """
 
@@ -24,6 +26,12 @@ from __future__ import annotations
 from seiswork.plots.augment import augmentation_before_after
 from seiswork.plots.data import class_counts, lengths_histogram
 from seiswork.plots.fans import class_medians, fan_chart, magnitude_spectrum, nanquantile, rms_envelope
+from seiswork.plots.spectrogram import (
+    spectrogram_before_after,
+    spectrogram_db,
+    spectrogram_extent,
+    spectrogram_sampling_rate,
+)
 from seiswork.plots.style import DEFAULT_CHANNELS, save_figure, set_style
 from seiswork.plots.training import compare_runs, confusion_matrix, learning_curves, roc_curve
 
@@ -34,6 +42,10 @@ __all__ = [
     "fan_chart",
     "class_medians",
     "augmentation_before_after",
+    "spectrogram_before_after",
+    "spectrogram_db",
+    "spectrogram_extent",
+    "spectrogram_sampling_rate",
     "learning_curves",
     "confusion_matrix",
     "roc_curve",

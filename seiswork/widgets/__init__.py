@@ -8,20 +8,27 @@ for headless (papermill) runs where widget state does not survive. Every registe
 
 Typical use (notebook 03)::
 
+    eval_transform = steps.make_pipelines(study, adapter)[1]   # what the model reads: the figure shows it
     tuner = AugmentationTuner(adapter.x, adapter.y, classes=adapter.classes, sampling_rate=100.0,
-                              save_path=run_dir / "augmentation.json", seed=seed)
+                              save_path=run_dir / "augmentation.json", seed=seed, transform=eval_transform)
     tuner                      # shows the widget; "Save pipeline" writes the JSON
     tuner.save()               # headless: write the current (default or parameter) pipeline
-    fig = static_preview(adapter.x, adapter.y, tuner.pipeline, index=0, classes=adapter.classes)
+    fig = static_preview(adapter.x, adapter.y, tuner.pipeline, index=0, classes=adapter.classes,
+                         transform=eval_transform)
+
+With a spectrogram representation the figure is the waveform and the log spectrogram (dB re the event's mean
+power, computed by the study's own SpectrogramTransform) before and after; with the spectrum, waveform and
+spectrum (:func:`preview_figure`).
 """
 
 from __future__ import annotations
 
-from seiswork.widgets.preview import describe_draw, static_preview
+from seiswork.widgets.preview import describe_draw, preview_figure, static_preview
 from seiswork.widgets.state import SPECS, AugmentationSetting, AugmentationSpec, TunerState
 from seiswork.widgets.tuner import AugmentationTuner
 
 __all__ = [
     "AugmentationSpec", "AugmentationSetting", "TunerState", "AugmentationTuner", "static_preview", "describe_draw",
+    "preview_figure",
     "SPECS",
 ]

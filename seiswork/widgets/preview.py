@@ -1,4 +1,5 @@
-"""The tuner's figure without widgets: events by class, :func:`describe_draw` and :func:`static_preview`."""
+"""The tuner's figure without widgets: events by class, :func:`describe_draw`, :func:`preview_figure` (the
+before/after figure of the study's representation) and :func:`static_preview`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from seiswork import plots
+from seiswork import defaults, plots
 from seiswork.data.events import event_array, finite_rows, label_names, to_numpy
 from seiswork.widgets.state import TunerState, as_state, find_compose, unwrap
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["describe_draw", "static_preview", "Events", "apply_pipeline"]
+__all__ = ["describe_draw", "static_preview", "preview_figure", "representation_of", "check_representation", "Events",
+           "apply_pipeline"]
 
 
 def describe_draw(pipeline: Any, sampling_rate: float | None = None) -> str:
@@ -54,6 +56,77 @@ def describe_draw(pipeline: Any, sampling_rate: float | None = None) -> str:
     if not lines:
         return "no augmentation enabled: the event passes unchanged"
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- representation
+def representation_of(transform: Any) -> Any:
+    """The representation module the model reads through: ``transform`` itself when it is a
+    :class:`~seiswork.transforms.SpectrogramTransform` or :class:`~seiswork.transforms.FFTTransform`, else the
+    first one inside it (e.g. the eval pipeline of :func:`seiswork.default_pipelines`); None for ``None``."""
+    if transform is None:
+        return None
+    from torch import nn
+
+    from seiswork.transforms import FFTTransform, SpectrogramTransform
+
+    kinds = (SpectrogramTransform, FFTTransform)
+    if isinstance(transform, kinds):
+        return transform
+    if isinstance(transform, nn.Module):
+        for m in transform.modules():
+            if isinstance(m, kinds):
+                return m
+    raise ValueError(f"transform must be the study's eval pipeline (or a SpectrogramTransform / FFTTransform), "
+                     f"got {type(transform).__name__} without either inside")
+
+
+def check_representation(transform: Any, sampling_rate: float | None, fft_size: int | None) -> tuple[Any, int]:
+    """``(representation module or None, fft_size)`` for :func:`preview_figure`, checked before any drawing.
+
+    ``fft_size`` None: the FFTTransform's, else :data:`seiswork.defaults.FFT_SIZE`; a value that differs from
+    the FFTTransform's, or a ``sampling_rate`` that differs from the SpectrogramTransform's, is a ValueError
+    naming it (the figure would not show what the model reads).
+    """
+    from seiswork.transforms import FFTTransform, SpectrogramTransform
+
+    rep = representation_of(transform)
+    if isinstance(rep, SpectrogramTransform):
+        plots.spectrogram_sampling_rate(rep, sampling_rate)  # raises on a mismatch
+    if isinstance(rep, FFTTransform):
+        if fft_size is not None and int(fft_size) != rep.fft_size:
+            raise ValueError(f"fft_size={fft_size} differs from the transform's FFTTransform(fft_size={rep.fft_size}); "
+                             "leave fft_size out (None) and the transform's is used")
+        return rep, rep.fft_size
+    return rep, defaults.FFT_SIZE if fft_size is None else int(fft_size)
+
+
+def preview_figure(
+    event: Any,
+    augmented: Any,
+    transform: Any = None,
+    sampling_rate: float | None = None,
+    channels: Sequence[str] = plots.DEFAULT_CHANNELS,
+    fft_size: int | None = None,
+    title: str | None = None,
+    note: str | None = None,
+    unit: str = "z-score",
+    axes: Any = None,
+) -> "Figure":
+    """The before/after figure of the representation in ``transform`` (the study's eval pipeline).
+
+    A :class:`~seiswork.transforms.SpectrogramTransform` inside: waveform and log spectrogram per channel
+    (:func:`seiswork.plots.spectrogram_before_after`); an FFTTransform or None: waveform and magnitude spectrum
+    (:func:`seiswork.plots.augmentation_before_after`, ``fft_size`` from the FFTTransform). ``event``,
+    ``augmented``: (time, channel).
+    """
+    from seiswork.transforms import SpectrogramTransform
+
+    rep, fft_size = check_representation(transform, sampling_rate, fft_size)
+    if isinstance(rep, SpectrogramTransform):
+        return plots.spectrogram_before_after(event, augmented, rep, sampling_rate=sampling_rate, channels=channels,
+                                              title=title, axes=axes, unit=unit, note=note)
+    return plots.augmentation_before_after(event, augmented, sampling_rate=sampling_rate, channels=channels,
+                                           fft_size=fft_size, title=title, axes=axes, unit=unit, note=note)
 
 
 # --------------------------------------------------------------------------------------------- data access
@@ -117,19 +190,25 @@ def static_preview(
     classes: Sequence | None = None,
     channels: Sequence[str] = plots.DEFAULT_CHANNELS,
     sampling_rate: float | None = 100.0,
-    fft_size: int = 512,
+    fft_size: int | None = None,
     seed: int | None = None,
     force_all: bool = False,
     unit: str = "z-score",
     axes: Any = None,
+    transform: Any = None,
 ) -> "Figure":
     """The tuner's before/after figure without widgets (headless runs).
+
+    ``transform``: the study's eval pipeline (:func:`seiswork.study.make_pipelines`), so the figure shows the
+    representation the model reads (:func:`preview_figure`): a spectrogram before/after for the spectrogram,
+    waveform and spectrum for the spectrum or None.
 
     ``pipeline``: a Compose / train pipeline / TunerState / dict / JSON path, or None for the seed's defaults.
     ``index``: event index within ``class_name`` when given, else into ``x``. ``seed``: reseed a copy of the
     pipeline first (the caller's pipeline is never changed). ``force_all``: every enabled augmentation applied
     (p = 1). Returns the Figure; the drawn parameters are written under its title.
     """
+    check_representation(transform, sampling_rate, fft_size)  # before any work: a mismatch names the parameter
     events = Events(x, labels, classes, channels)
     if class_name is not None:
         i = events.global_index(class_name, index)
@@ -156,5 +235,5 @@ def static_preview(
     lines = describe_draw(pipe, sampling_rate).split("\n")
     note = "\n".join("; ".join(lines[k : k + 2]) for k in range(0, len(lines), 2))  # two per line: fits the width
     title = f"Augmentation preview — event {i} ({events.names[i]})"
-    return plots.augmentation_before_after(ev, out, sampling_rate=sampling_rate, channels=channels,
-                                           fft_size=fft_size, title=title, axes=axes, unit=unit, note=note)
+    return preview_figure(ev, out, transform, sampling_rate=sampling_rate, channels=channels, fft_size=fft_size,
+                          title=title, note=note, unit=unit, axes=axes)

@@ -1,5 +1,6 @@
 """The augmentation tuner of notebook 03: pick an event, switch augmentations on/off, set their probability
-and ranges with sliders, look at waveform and spectrum before/after, save the pipeline for training.
+and ranges with sliders, look at the event before/after as the model reads it (waveform and log spectrogram, or
+waveform and spectrum), save the pipeline for training.
 
 The logic lives in :class:`~seiswork.widgets.state.TunerState` (no widgets); :class:`AugmentationTuner` only
 lays out ipywidgets around it, one row per augmentation of :data:`~seiswork.widgets.state.SPECS`.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from seiswork import plots
 from seiswork.data.events import check_sampling_rate
-from seiswork.widgets.preview import Events, apply_pipeline, describe_draw
+from seiswork.widgets.preview import Events, apply_pipeline, check_representation, describe_draw, preview_figure
 from seiswork.widgets.state import SPECS, TunerState, as_state
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ class AugmentationTuner:
     ``pipeline``: the starting point (None = the seed's pipeline; a Compose, train pipeline, TunerState,
     dict or JSON path). ``seed``: the pipeline's seed (None: the starting pipeline's own, else 0).
     ``save_path``: where "Save pipeline" writes the JSON (:func:`seiswork.transforms.save_pipeline`).
+    ``transform``: the study's eval pipeline (:func:`seiswork.study.make_pipelines`): with a
+    SpectrogramTransform inside, the figure shows the log spectrogram before/after as the model reads it;
+    otherwise waveform and spectrum (``fft_size``: the FFTTransform's, else ``fft_size`` or 512).
 
     Attributes for code and tests: ``state``, ``widget`` (the container), ``controls`` (``{name: {"enabled",
     "p", "range"}}`` widgets), ``class_dropdown``, ``event_slider``, ``seed_box``, ``force_all_box``,
@@ -48,19 +52,21 @@ class AugmentationTuner:
         classes: Sequence | None = None,
         channels: Sequence[str] = plots.DEFAULT_CHANNELS,
         sampling_rate: float | None = 100.0,
-        fft_size: int = 512,
+        fft_size: int | None = None,
         pipeline: Any = None,
         save_path: str | Path | None = None,
         seed: int | None = None,
         unit: str = "z-score",
         dpi: int = 80,
+        transform: Any = None,
     ) -> None:
         import ipywidgets as w
 
         check_sampling_rate(sampling_rate)
         self.channels = tuple(channels)
         self.sampling_rate = sampling_rate
-        self.fft_size = int(fft_size)
+        self.transform = transform
+        self.representation, self.fft_size = check_representation(transform, sampling_rate, fft_size)
         self.save_path = Path(save_path) if save_path is not None else None
         self.unit = unit
         self.dpi = dpi
@@ -164,8 +170,8 @@ class AugmentationTuner:
         forced = " — preview forces p=1" if self.state.force_all else ""
         title = (f"{self.events.names[i]} event {self.state.index} (#{i}), seed {self.state.seed}, "
                  f"draw {self.state.draw}{forced}")
-        fig = plots.augmentation_before_after(event, augmented, sampling_rate=self.sampling_rate,
-                                              channels=self.channels, fft_size=self.fft_size, title=title, unit=self.unit)
+        fig = preview_figure(event, augmented, self.transform, sampling_rate=self.sampling_rate, channels=self.channels,
+                             fft_size=self.fft_size, title=title, unit=self.unit)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=self.dpi)
         plt.close(fig)  # the PNG is what is shown; an open pyplot figure would also leak and print twice inline
