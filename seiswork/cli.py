@@ -18,6 +18,7 @@ Errors are reported in one line naming the flag or file, without a traceback, an
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -86,7 +87,13 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in --out and --overwrite starts it afresh: pass one of them")
     study = _study_or_exit(parser, args)
-    out = args.out or Path("runs") / f"train-{datetime.now():%Y%m%d-%H%M%S}"
+    # under torchrun every process must pick the same folder: the launch's id, not each process's clock
+    launch = os.environ.get("TORCHELASTIC_RUN_ID")
+    out = args.out or Path("runs") / (f"train-{launch}" if launch else f"train-{datetime.now():%Y%m%d-%H%M%S}")
+    if int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) > 0 and not args.overwrite:
+        # torchrun --max-restarts started this launch again after a failure: continue from the last epoch saved
+        args.resume = (out / "last.pt").exists()
+        args.overwrite = not args.resume
     existing = [name for name in ("best.pt", "last.pt") if (out / name).exists()]
     if existing and not (args.resume or args.overwrite):
         parser.error(f"--out {out} already holds {', '.join(existing)}: pass --resume to continue that run, "

@@ -9,6 +9,10 @@ CHANNELS = ("Z", "N", "E")  # component order of an event (time, channel)
 TEST_RATIO = 0.3  # fraction of all events held out for the test report
 VAL_RATIO = 0.15  # fraction of the training part for early stopping and model selection
 SEED = 0
+# data held on disk and streamed into a memory-mapped cache: "auto" does it when the data files exceed
+# LAZY_ABOVE_BYTES (and can be streamed: SeisBench sets, .npz files); README "Larger data and more machines"
+LAZY = "auto"
+LAZY_ABOVE_BYTES = 2 * 10**9
 FFT_SIZE = 512  # samples per spectrum segment: fft_size // 2 + 1 bins
 # what the LSTMs read: "spectrogram" (log power in time frames) won on real and built-in data against the seed's
 # "spectrum" (one spectrum of the whole trace): README, "The number to beat"; benchmarks/bench_quality.py

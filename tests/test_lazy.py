@@ -113,3 +113,27 @@ def test_training_batches_from_a_read_only_map_leave_the_map_unchanged(tmp_path)
         torch.testing.assert_close(xa, xb, rtol=0, atol=0)
         assert torch.equal(ya, yb)
     np.testing.assert_array_equal(b.x, before)
+
+
+def test_a_lazy_study_prepares_the_same_data_and_reuses_its_map(tmp_path, capsys):
+    from seiswork import study as steps
+    from seiswork.study import Study, StudyError
+
+    arrays, labels, ids = seed_arrays(40, seed=5)
+    path = write_seisbench(tmp_path / "sb", arrays, labels, ids)
+    common = dict(data_paths=[str(path)], sampling_rate=100.0, test_ratio=0.3, val_ratio=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eager = steps.prepare_data(Study(**common, lazy=False, run_dir=str(tmp_path / "a")), verbose=False)
+        lazy_study = Study(**common, lazy="true", run_dir=str(tmp_path / "b"))
+        assert lazy_study.lazy is True and steps.use_lazy(lazy_study)
+        lazy = steps.prepare_data(lazy_study, verbose=False)
+    assert is_read_only_map(lazy.x)
+    np.testing.assert_array_equal(eager.x, lazy.x)
+    np.testing.assert_array_equal(eager.kept, lazy.kept)
+    again = steps.prepare_data(lazy_study, verbose=False)  # the fingerprinted cache, mapped read-only
+    assert is_read_only_map(again.x)
+    np.testing.assert_array_equal(again.x, eager.x)
+    assert not steps.use_lazy(Study(**common))  # auto: a few kB stay in memory
+    with pytest.raises(StudyError, match="lazy"):
+        Study(lazy="sometimes")

@@ -595,3 +595,21 @@ def test_save_figure_writes_png_atomically(tmp_path):
         plots.save_figure(fig, out, overwrite=False)
     with pytest.raises(TypeError):
         plots.save_figure("fig", tmp_path / "x.png")
+
+
+def test_fan_charts_of_large_classes_draw_a_seeded_sample():
+    from seiswork.plots.fans import sample_per_class
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 200, 3)).astype(np.float32)
+    labels = np.array(["a"] * 50 + ["b"] * 10)
+    fig = plots.fan_chart(x, labels, sampling_rate=100.0, max_events=8)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert any("(n=8 of 50)" in t for t in titles) and any("(n=8 of 10)" in t for t in titles)
+    picked, names, totals = sample_per_class(x, labels, ["a", "b"], 8)
+    again, _, _ = sample_per_class(x, labels, ["a", "b"], 8)
+    np.testing.assert_array_equal(picked, again)  # same seed, same draw
+    assert totals == {"a": 50, "b": 10} and list(np.unique(names, return_counts=True)[1]) == [8, 8]
+    small = plots.class_medians(x[50:], labels[50:], sampling_rate=100.0)  # 10 of b: all shown
+    assert any("n=10)" in t.get_text() for t in small.axes[-1].get_legend().get_texts())
+    plt.close("all")

@@ -35,3 +35,25 @@ def test_train_main_end_to_end(tmp_path):
     with pytest.raises(SystemExit) as stopped:
         train_main(["--data", str(data), "--epochs", "1", "--out", str(out), "--quiet"])
     assert stopped.value.code == 2
+
+
+def test_a_torchrun_restart_continues_from_the_last_epoch(tmp_path, monkeypatch):
+    """torchrun --max-restarts runs the same command again after a failure: it resumes instead of refusing."""
+    from seiswork import synthetic
+    from seiswork.data.npz import save_npz
+    from seiswork.cli import train_main
+
+    events, labels, meta = synthetic.make_events(n_events=40, seed=1, stations_per_event=1)
+    data = tmp_path / "events.npz"
+    save_npz(data, events, labels, meta=meta)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "launch7")  # no --out: the launch id names the folder
+    common = ["--data", str(data), "--hidden", "8", "--layers", "1", "--batch-size", "8", "--quiet",
+              "--patience", "0"]
+    assert train_main([*common, "--epochs", "1"]) == 0
+    out = tmp_path / "runs" / "train-launch7"
+    assert len(pd.read_csv(out / "history.csv")) == 1
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    assert train_main([*common, "--epochs", "2"]) == 0
+    history = pd.read_csv(out / "history.csv")
+    assert list(history["epoch"]) == [1, 2]  # epoch 1 kept from the first attempt, epoch 2 trained now

@@ -36,7 +36,7 @@ from seiswork.data.pickles import SUFFIXES as PICKLE_SUFFIXES
 from seiswork.data.pickles import read_pickled_frames
 from seiswork.data.seisbench import HDF5_SUFFIXES, SeisBenchTraces, read_seisbench, seisbench_pairs
 
-__all__ = ["load_events", "convert"]
+__all__ = ["load_events", "convert", "can_stream"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -67,13 +67,19 @@ def _expand(paths) -> list[Path]:
     return out
 
 
+def can_stream(path: PathLike) -> bool:
+    """Whether ``load_events(path, lazy=True)`` can index ``path`` (a SeisBench set or a seiswork ``.npz``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    return suffix == ".npz" or suffix in HDF5_SUFFIXES or (suffix == ".csv" and path.stem.startswith("metadata")) or (
+        path.is_dir() and not (path / "catalog.csv").exists() and any(path.glob("metadata*.csv")))
+
+
 def _index_path(path: Path, channels, label_column) -> list[tuple[str, Part]]:
     """Index one path without reading its waveforms: events are :class:`LazyEvents`."""
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
+    if can_stream(path) and path.suffix.lower() == ".npz":
         readers = [(str(path), NpzEvents(path, channels))]
-    elif (path.is_dir() and not (path / "catalog.csv").exists()) or suffix in HDF5_SUFFIXES or (
-            suffix == ".csv" and path.stem.startswith("metadata")):
+    elif can_stream(path):
         readers = [(str(h5), SeisBenchTraces(h5, meta, channels, label_column)) for h5, meta in seisbench_pairs(path)]
     else:
         raise ValueError(

@@ -95,7 +95,7 @@ def _channel_index(order: str, channels: tuple[str, ...], where: str) -> list[in
 def read_seisbench(h5path: Path, csvpath: Path, channels: tuple[str, ...], label_column: str) -> Part:
     """Every trace of one SeisBench file pair, in memory, as a Part."""
     traces = SeisBenchTraces(h5path, csvpath, channels, label_column)
-    arrays = traces.read(np.arange(len(traces)))
+    arrays = [np.ascontiguousarray(a) for a in traces.read(np.arange(len(traces)))]
     check_has_data(
         str(h5path), [len(a) for a in arrays], [len(a) == 0 or not np.isnan(a).all() for a in arrays],
         f"remove them from {csvpath.name}", what="trace", names=traces.names,
@@ -194,7 +194,8 @@ class SeisBenchTraces:
         return dataset, bucket is not None, slices, ch_idx, where
 
     def read(self, rows: np.ndarray) -> list[np.ndarray]:
-        """The traces ``rows`` (indices into this file's metadata) as float32 arrays ``(time, channel)``."""
+        """The traces ``rows`` (indices into this file's metadata) as float32 arrays ``(time, channel)``: views of
+        the blocks read, not necessarily contiguous (a copy per trace would cost as much as the read)."""
         import h5py
 
         rows = np.asarray(rows, dtype=np.int64)
@@ -210,7 +211,9 @@ class SeisBenchTraces:
                     want = self.row[rows[members]]
                     lo, hi = int(want.min()), int(want.max())
                     ds = group[dataset]
-                    if hi - lo + 1 <= 2 * len(want):  # dense: one contiguous read, then a take
+                    if hi - lo + 1 == len(want) and (np.diff(want) == 1).all():  # a run of rows: one read
+                        block = ds[lo : hi + 1]
+                    elif hi - lo + 1 <= 2 * len(want):  # dense: one contiguous read, then a take
                         block = ds[lo : hi + 1][want - lo]
                     else:  # sparse rows of a large bucket: read only those
                         unique, inverse = np.unique(want, return_inverse=True)
@@ -218,11 +221,11 @@ class SeisBenchTraces:
                 block = block[(slice(None),) + slices]
                 if block.ndim != 3:
                     raise ValueError(f"{where}: trace is not 2-D (channel, time) after slicing; check trace_name")
+                if ch_idx != list(range(block.shape[1 if self.dim_order == "CW" else 2])):
+                    block = block[:, ch_idx, :] if self.dim_order == "CW" else block[:, :, ch_idx]
+                block = block.astype(np.float32, copy=False)
                 if self.dim_order == "CW":
-                    block = block[:, ch_idx, :].transpose(0, 2, 1)
-                else:
-                    block = block[:, :, ch_idx]
-                block = np.ascontiguousarray(block, dtype=np.float32)
+                    block = block.transpose(0, 2, 1)
                 for k, i in enumerate(members):
                     arrays[i] = block[k if bucketed else 0]
         return arrays

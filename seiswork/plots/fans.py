@@ -168,6 +168,26 @@ def _band_x(domain: str, xaxis: np.ndarray) -> slice:
     return slice(1, None) if domain == "frequency" else slice(None)
 
 
+def sample_per_class(x: Any, names: np.ndarray, order: Sequence, max_events: int | None, seed: int = 0):
+    """``(x, names, totals)`` with at most ``max_events`` events per class, drawn without replacement from a
+    seeded generator (rows kept in order): quantiles of a few thousand events are as good as of all of them,
+    and a memory-mapped set larger than memory is then read only where drawn. ``totals``: events per class."""
+    totals = {cls: int(np.count_nonzero(names == cls)) for cls in order}
+    if max_events is None or all(n <= max_events for n in totals.values()):
+        return x, names, totals
+    if max_events < 1:
+        raise ValueError(f"max_events must be at least 1 (or None for every event), got {max_events}")
+    rng = np.random.default_rng(seed)
+    rows = np.sort(np.concatenate([
+        rng.choice(np.flatnonzero(names == cls), min(max_events, totals[cls]), replace=False) for cls in order]))
+    picked = [x[i] for i in rows] if isinstance(x, (list, tuple)) else x[rows]
+    return picked, names[rows], totals
+
+
+def _count(shown: int, total: int) -> str:
+    return f"n={shown}" if shown == total else f"n={shown} of {total}"
+
+
 def fan_chart(
     x: Any,
     labels: Any,
@@ -181,6 +201,7 @@ def fan_chart(
     unit: str = "counts",
     title: str | None = None,
     envelope_window: float | None = None,
+    max_events: int | None = 2000,
 ) -> Figure:
     """Median with quantile bands per class (rows) and channel (columns).
 
@@ -193,13 +214,15 @@ def fan_chart(
     amplitude axis; ``"time"`` the signed traces; ``"frequency"`` amplitude spectra (see
     :func:`magnitude_spectrum`, whole event, NaN padding removed) on log–log axes, 0 Hz not shown.
     The panels of a row share one y scale. ``axes``: optional (n_classes, n_channels) axes. Lines carry
-    labels ``"median"`` and ``"q10–q90"`` etc.; the legend sits outside the panels.
+    labels ``"median"`` and ``"q10–q90"`` etc.; the legend sits outside the panels. A class with more than
+    ``max_events`` events is shown by a seeded random draw of that many (:func:`sample_per_class`).
     """
     pairs = _band_pairs(quantiles)
     channels = tuple(channels)
+    names, order = label_names(labels, len(x), classes)
+    x, names, totals = sample_per_class(x, names, order, max_events)
     data, xaxis, xlabel, ylabel, what = _per_domain(x, channels, domain, sampling_rate, fft_size, envelope_window,
                                                     unit)
-    names, order = label_names(labels, data.shape[0], classes)
 
     k, c = len(order), len(channels)
     fig, axs = new_grid(axes, k, c, (3.4 * c + 1.8, 2.3 * k + 0.9), sharex=True, sharey="row")
@@ -216,7 +239,7 @@ def fan_chart(
                 ax.fill_between(xaxis[xs], q[1 + 2 * b][xs, j], q[2 + 2 * b][xs, j], color=color, lw=0,
                                 alpha=0.18 + 0.17 * b, label=f"q{100 * lo:g}–q{100 * hi:g}")
             ax.plot(xaxis, q[0][:, j], color=color, lw=1.0, label="median")
-            ax.set_title(f"{cls} — {ch} (n={len(members)})", fontsize="medium")
+            ax.set_title(f"{cls} — {ch} ({_count(len(members), totals[cls])})", fontsize="medium")
             _scale_axes(ax, domain, xaxis)
             if r == k - 1:
                 ax.set_xlabel(xlabel)
@@ -241,18 +264,20 @@ def class_medians(
     unit: str = "counts",
     title: str | None = None,
     envelope_window: float | None = None,
+    max_events: int | None = 2000,
 ) -> Figure:
     """The median of every class overlaid, one panel per channel, so classes can be compared directly.
 
     Same inputs and ``domain`` values as :func:`fan_chart` (default ``"frequency"``: log–log amplitude
     spectra); ``band``: a light (low, high) quantile band around each median, None for medians only.
     All panels share one y scale. ``axes``: optional n_channels axes. Lines are labelled with the class
-    name and its count, in a legend outside the panels.
+    name and its count, in a legend outside the panels. ``max_events``: as in :func:`fan_chart`.
     """
     channels = tuple(channels)
+    names, order = label_names(labels, len(x), classes)
+    x, names, totals = sample_per_class(x, names, order, max_events)
     data, xaxis, xlabel, ylabel, what = _per_domain(x, channels, domain, sampling_rate, fft_size, envelope_window,
                                                     unit)
-    names, order = label_names(labels, data.shape[0], classes)
     qs = [0.5]
     if band is not None:
         if len(band) != 2 or not 0 <= band[0] < 0.5 < band[1] <= 1:
@@ -271,7 +296,7 @@ def class_medians(
             ax = axs[0, j]
             if band is not None:
                 ax.fill_between(xaxis[xs], q[1][xs, j], q[2][xs, j], color=color, lw=0, alpha=0.15)
-            ax.plot(xaxis, q[0][:, j], color=color, lw=1.3, label=f"{cls} (n={len(members)})")
+            ax.plot(xaxis, q[0][:, j], color=color, lw=1.3, label=f"{cls} ({_count(len(members), totals[cls])})")
     for j, ch in enumerate(channels):
         ax = axs[0, j]
         ax.set_title(ch, fontsize="medium")

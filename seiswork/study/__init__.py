@@ -5,6 +5,7 @@ from seiswork.study.config import Study, StudyError, parse_channels
 from seiswork.study.steps import (
     input_shape,
     known_sampling_rate,
+    load_data,
     make_model,
     make_pipelines,
     model_dir,
@@ -16,8 +17,9 @@ from seiswork.study.steps import (
     test_baselines,
     test_model,
     train_model,
+    use_lazy,
 )
 
-__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "prepare_data", "select_classes",
+__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "use_lazy", "load_data", "prepare_data", "select_classes",
            "known_sampling_rate", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
            "train_model", "test_model", "test_baselines", "run_training"]

@@ -88,6 +88,9 @@ class Study:
     val_ratio: float = _p(defaults.VAL_RATIO,
                           "fraction of the training part used for early stopping and model selection")
     seed: int = _p(defaults.SEED, "seed of the split, augmentations, shuffling, dropout and initial weights")
+    lazy: bool | str = _p(defaults.LAZY, "keep the waveforms on disk and stream them into a memory-mapped cache "
+                          "(SeisBench sets, .npz files): true, false, or auto (when the data files exceed "
+                          f"{defaults.LAZY_ABOVE_BYTES / 1e9:g} GB)")
     run_dir: str | None = _p(None, "run folder; None: runs/interactive (notebooks) or a new folder (commands)")
     sampling_rate: float | None = _p(None, "Hz; None: from the data's metadata (needed when the data has none)")
     representation: str = _p(defaults.REPRESENTATION, "what the model reads: spectrogram (log power in time "
@@ -138,6 +141,11 @@ class Study:
         for name in ("test_ratio", "val_ratio"):
             put(name, _real(name, getattr(self, name), low=0.0, high=1.0, open_low=True, open_high=True))
         put("seed", _int("seed", self.seed, 0))
+        lazy = {"true": True, "yes": True, "false": False, "no": False, "auto": "auto"}.get(
+            str(self.lazy).strip().lower()) if isinstance(self.lazy, str) else self.lazy
+        if lazy is None or not isinstance(lazy, (bool, str)):
+            raise StudyError("lazy", f"must be true, false or auto, got {self.lazy!r}")
+        put("lazy", lazy)
         put("fft_size", _int("fft_size", self.fft_size, 2))
         from seiswork.transforms import REPRESENTATIONS  # imports torch: only once a study is made
 

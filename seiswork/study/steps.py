@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 import seiswork
+from seiswork import defaults
 from seiswork.runs import prepare_run_dir
 from seiswork.study import cache
 from seiswork.study.config import Study
 
-__all__ = ["run_folder", "prepare_data", "select_classes", "known_sampling_rate", "sampling_rate", "make_pipelines",
+__all__ = ["run_folder", "use_lazy", "load_data", "prepare_data", "select_classes", "known_sampling_rate", "sampling_rate", "make_pipelines",
            "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
@@ -45,35 +46,65 @@ def _fingerprint(study: Study) -> dict[str, Any]:
     return cache.fingerprint(_data_paths(study), parameters)
 
 
-def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbose: bool = True):
+def use_lazy(study: Study) -> bool:
+    """Whether the study streams its data from disk (``study.lazy``; ``"auto"``: when the data files exceed
+    ``defaults.LAZY_ABOVE_BYTES`` and every one can be streamed)."""
+    from seiswork.data.load import can_stream
+
+    if study.lazy != "auto":
+        return bool(study.lazy)
+    if not study.data_paths:
+        return False  # the built-in set: a few MB of pickled DataFrames
+    paths = study.resolved_data_paths()
+    size = sum(p.stat().st_size for p in cache.input_files(paths) if p.is_file())
+    return size > defaults.LAZY_ABOVE_BYTES and all(can_stream(p) for p in paths)
+
+
+def load_data(study: Study, verbose: bool = True):
+    """The study's events, :func:`~seiswork.load_events`: in memory, or on disk (``LazyEvents``) when
+    :func:`use_lazy`. Either has ``.labels``, ``.meta``, ``.counts`` and ``.class_counts``."""
+    paths = [str(p) for p in study.resolved_data_paths()] if study.data_paths else None
+    return seiswork.load_events(paths, channels=study.channels, label_column=study.label_column,
+                                lazy=use_lazy(study), verbose=verbose)
+
+
+def prepare_data(study: Study, events: Any = None, use_cache: bool = True, verbose: bool = True,
+                 store: str | os.PathLike | None = None):
     """The study's preprocessed data as a :class:`~seiswork.WaveformDataAdapter` (split train/val/test).
 
     With ``use_cache``, the run folder's ``preprocessed.npz`` is reused when its fingerprint matches the
     study's data files and preprocessing parameters (see :mod:`seiswork.study.cache`); otherwise the events
-    are loaded (or ``events``, an already loaded :func:`~seiswork.load_events` result, is used), preprocessed
-    (DROP_NAN -> TRIMMING -> ZSCORE), split, and the cache is written with its fingerprint.
+    are loaded (:func:`load_data`, or ``events``, an already loaded result, is used), preprocessed
+    (DROP_NAN -> TRIMMING -> ZSCORE), split, and the cache is written with its fingerprint. Data on disk
+    (:func:`use_lazy`) is streamed into ``preprocessed.npz`` (or ``store``) a chunk at a time and
+    memory-mapped read-only from it; the result is the same.
     """
     run = run_folder(study) if use_cache else None
+    lazy = use_lazy(study) if events is None else hasattr(events.events, "read")
     if run is not None and events is None:
         asked = _fingerprint(study)
         held = cache.read_fingerprint(run / FINGERPRINT) if (run / PREPROCESSED).exists() else None
         reasons = cache.differences(held, asked)
         if not reasons:
-            return seiswork.WaveformDataAdapter.load(run / PREPROCESSED)
+            return seiswork.WaveformDataAdapter.load(run / PREPROCESSED, mmap="r" if lazy else True)
         if (run / PREPROCESSED).exists() and verbose:
             print(f"[seiswork] {run / PREPROCESSED} does not match this study ({'; '.join(reasons)}): "
                   "preparing the data again", flush=True)
     if events is None:
-        paths = [str(p) for p in study.resolved_data_paths()] if study.data_paths else None
-        events = seiswork.load_events(paths, channels=study.channels, label_column=study.label_column)
+        events = load_data(study, verbose=verbose)
     events = select_classes(events, study, verbose=verbose)
     _check_one_rate(events.meta, study)
-    adapter = seiswork.WaveformDataAdapter(events, events.labels, channels=study.channels,
-                                           test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed,
-                                           split_column=study.split_column)
+    if lazy and store is None:  # the stream needs a file to go to, cache or not
+        run = run_folder(study)
     if run is not None:
         (run / FINGERPRINT).unlink(missing_ok=True)  # a crash between the two writes leaves no stale record
-        adapter.save(run / PREPROCESSED)
+    out = (Path(store) if store is not None else run / PREPROCESSED) if lazy else None
+    adapter = seiswork.WaveformDataAdapter(events, events.labels, channels=study.channels,
+                                           test_ratio=study.test_ratio, val_ratio=study.val_ratio, seed=study.seed,
+                                           split_column=study.split_column, out=out)
+    if run is not None:
+        if out != run / PREPROCESSED:
+            adapter.save(run / PREPROCESSED)
         # fingerprinted again: loading may just have generated the built-in data file
         cache.write_fingerprint(run / FINGERPRINT, _fingerprint(study))
     return adapter
@@ -110,8 +141,9 @@ def select_classes(events: Any, study: Study, verbose: bool = True):
     rows = np.flatnonzero(keep)
     meta = events.meta.iloc[rows].reset_index(drop=True).assign(label=new_labels[rows])
     kept_sources = meta["source"].value_counts(sort=False).to_dict() if "source" in meta else None
-    return EventSet([events.events[i] for i in rows], new_labels[rows], meta=meta, channels=events.channels,
-                    counts=kept_sources)
+    take = getattr(events.events, "take", None)  # events on disk stay there
+    kept = take(rows) if take is not None else [events.events[i] for i in rows]
+    return EventSet(kept, new_labels[rows], meta=meta, channels=events.channels, counts=kept_sources)
 
 
 def _rates(meta: Any) -> dict[float, list[str]]:
@@ -284,7 +316,13 @@ def _run_training(study: Study, out: Path, resume: bool, overwrite: bool, progre
                   verbose: bool) -> dict[str, Any]:
     from seiswork.training import distributed
 
-    adapter = prepare_data(study, use_cache=False, verbose=verbose)
+    if use_lazy(study) and not distributed.is_main():  # rank 0 streams the data once; the others map it
+        distributed.barrier()
+        adapter = seiswork.WaveformDataAdapter.load(out / PREPROCESSED, mmap="r")
+    else:
+        adapter = prepare_data(study, use_cache=False, verbose=verbose, store=out / PREPROCESSED)
+        if use_lazy(study):
+            distributed.barrier()
     sampling_rate(study, adapter)  # known before training, since the baselines need it
     pipelines = make_pipelines(study, adapter, from_run=False)
     train, val, test = (adapter.dataset(part) for part in ("train", "val", "test"))
