@@ -206,18 +206,16 @@ class SeisBenchTraces:
                 members = np.flatnonzero(self.group[rows] == g)
                 dataset, bucketed, slices, ch_idx, where = self.plans[g]
                 if not bucketed:
-                    block = group[dataset][()][None]
+                    block, pos = group[dataset][()][None], np.zeros(len(members), dtype=np.int64)
                 else:
                     want = self.row[rows[members]]
                     lo, hi = int(want.min()), int(want.max())
                     ds = group[dataset]
-                    if hi - lo + 1 == len(want) and (np.diff(want) == 1).all():  # a run of rows: one read
-                        block = ds[lo : hi + 1]
-                    elif hi - lo + 1 <= 2 * len(want):  # dense: one contiguous read, then a take
-                        block = ds[lo : hi + 1][want - lo]
+                    if hi - lo + 1 <= 2 * len(want):  # dense: one contiguous read; traces are views of it
+                        block, pos = ds[lo : hi + 1], want - lo
                     else:  # sparse rows of a large bucket: read only those
-                        unique, inverse = np.unique(want, return_inverse=True)
-                        block = ds[unique.tolist()][inverse]
+                        unique, pos = np.unique(want, return_inverse=True)
+                        block = ds[unique.tolist()]
                 block = block[(slice(None),) + slices]
                 if block.ndim != 3:
                     raise ValueError(f"{where}: trace is not 2-D (channel, time) after slicing; check trace_name")
@@ -227,5 +225,5 @@ class SeisBenchTraces:
                 if self.dim_order == "CW":
                     block = block.transpose(0, 2, 1)
                 for k, i in enumerate(members):
-                    arrays[i] = block[k if bucketed else 0]
+                    arrays[i] = block[pos[k]]
         return arrays
