@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from seiswork.threads import cores_to_workers
+from seiswork.threads import budget, cores_to_workers, torch_threads
 
 __all__ = ["get_device", "retain_freed_memory", "cpu_threads"]
 
@@ -61,19 +62,23 @@ def retain_freed_memory() -> bool:
     return ok
 
 
-def cpu_threads(
-    model: nn.Module, device: torch.device, batch_size: int, grad: bool
-) -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def cpu_threads(model: nn.Module, device: torch.device, batch_size: int, grad: bool) -> Iterator[None]:
     """The block ``fit`` and ``predict`` run their batches of ``batch_size`` in.
 
-    On the CPU a model that wants the cores for its shard workers at this batch size
+    On the CPU the block runs on the process's thread budget (:func:`seiswork.threads.budget`: the cores it
+    may use, or ``SEISWORK_THREADS``). A model that wants the cores for its shard workers at this batch size
     (``model.wants_cores_for_shards(batch_size, grad)``, as ``LSTMModel`` when its batches are sharded) gets
-    them (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise spin on
-    them. Other models, and unsharded batches, keep torch's threads.
+    them (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise
+    compete with them. Other models, and unsharded batches, run torch on that many threads.
     """
-    if device.type != "cpu" or torch.get_num_threads() < 2:
-        return contextlib.nullcontext()
-    wants = getattr(model, "wants_cores_for_shards", None)
-    if callable(wants) and wants(batch_size, grad):
-        return cores_to_workers()
-    return contextlib.nullcontext()
+    if device.type != "cpu":
+        yield
+        return
+    with torch_threads(budget()) as threads:  # first: the model's answer depends on the thread count
+        wants = getattr(model, "wants_cores_for_shards", None)
+        if threads >= 2 and callable(wants) and wants(batch_size, grad):
+            with cores_to_workers(threads):
+                yield
+        else:
+            yield
