@@ -12,11 +12,10 @@ epochs after the first (warm-up). Scenarios, in one run, side by side:
 - *sweep* (``--sweep``): a 2-run ``seiswork sweep`` of tiny runs on a 2-worker local Dask cluster against
   the same sweep run sequentially (wall time), target: not slower.
 
-``--policies new,old`` runs each scenario under both thread policies, interleaved, for a side-by-side
-comparison: *new* is seiswork's (idle OpenMP threads sleep: ``OMP_WAIT_POLICY=PASSIVE``, set by
-``import seiswork``), *old* brings back GNU OpenMP's default spinning (``GOMP_SPINCOUNT=300000``, which
-overrides the wait policy), as before; *short* spins briefly (``GOMP_SPINCOUNT=10000``). On this machine the
-thread count is the same under all (2 usable cores). Every scenario is repeated ``--repeats`` times and the
+``--policies new,old`` runs each scenario under both, interleaved, for a side-by-side comparison: *new* is
+this checkout; *old* is the checkout at ``--old-root`` (e.g. ``git archive 1cf3fd1 | tar -x -C /tmp/old``:
+the code before thread budgets, with GNU OpenMP's default spinning); *spin* is this checkout with spinning
+idle threads (``GOMP_SPINCOUNT=300000``, libgomp's default, which overrides the wait policy). Every scenario is repeated ``--repeats`` times and the
 best kept, with each repetition printed (the machine may be shared with other work).
 
 Usage: ``python benchmarks/bench_contention.py`` (a few minutes on 2 cores);
@@ -40,8 +39,8 @@ PY = sys.executable
 
 # ----------------------------------------------------------------------------- one training (child process)
 def train_once(epochs: int) -> list[float]:
-    """Epoch times (s) of a notebook-default training of ``epochs`` epochs on the built-in data."""
-    sys.path.insert(0, str(ROOT))
+    """Epoch times (s) of a notebook-default training of ``epochs`` epochs on the built-in data (the checkout
+    on ``PYTHONPATH``)."""
     from seiswork import study as steps
     from seiswork.study import Study
 
@@ -56,20 +55,21 @@ def train_once(epochs: int) -> list[float]:
 
 
 # ----------------------------------------------------------------------------- scenarios (parent process)
-POLICIES = {"new": {}, "old": {"GOMP_SPINCOUNT": "300000"}, "short": {"GOMP_SPINCOUNT": "10000"}}
+POLICIES = {"new": {}, "old": {}, "spin": {"GOMP_SPINCOUNT": "300000"}}
+OLD_ROOT: Path | None = None  # --old-root
 
 
 def _env(policy: str) -> dict[str, str]:
-    drop = ("SEISWORK_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    drop = ("SEISWORK_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "PYTHONPATH")
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = str(OLD_ROOT if policy == "old" else ROOT)
     env.update(POLICIES[policy])
     return env
 
 
 def _start(policy: str, epochs: int) -> subprocess.Popen:
     return subprocess.Popen([PY, __file__, "--child", str(epochs)], env=_env(policy), stdout=subprocess.PIPE,
-                            text=True)
+                            stderr=subprocess.DEVNULL, text=True)
 
 
 def _result(proc: subprocess.Popen) -> list[float]:
@@ -129,15 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=6, help="epochs per training (default 6; the first is warm-up)")
     p.add_argument("--repeats", type=int, default=2, help="repetitions of each scenario, best kept (default 2)")
-    p.add_argument("--policies", default="new,old", help="thread policies to compare, of new, old, short "
-                   "(default new,old)")
+    p.add_argument("--policies", default="new,old", help="what to compare, of new, old, spin (default new,old)")
+    p.add_argument("--old-root", type=Path, default=None, help="checkout of the old code (for the old policy)")
     p.add_argument("--sweep", action="store_true", help="also time a 2-worker Dask sweep against a sequential one")
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
         print(json.dumps(train_once(args.child)), flush=True)
         return 0
+    global OLD_ROOT
+    OLD_ROOT = args.old_root
     policies = [s.strip() for s in args.policies.split(",") if s.strip()]
+    if "old" in policies and (OLD_ROOT is None or not (OLD_ROOT / "seiswork").is_dir()):
+        raise SystemExit("--policies old needs --old-root: a checkout of the old code (a folder with seiswork/)")
     for policy in policies:
         if policy not in POLICIES:
             raise SystemExit(f"--policies: unknown policy {policy!r}; use a list of {', '.join(POLICIES)}")
