@@ -10,6 +10,15 @@ Public names are imported lazily (PEP 562), so ``import seiswork`` is quick and
 from __future__ import annotations
 
 import importlib
+import os
+
+# Idle OpenMP threads (torch's, MKL's, oneDNN's) sleep instead of spinning. By default GNU OpenMP, which torch
+# uses, spins a few milliseconds after every parallel region, waiting for the next one, on cores that another
+# process (a second training, a sweep worker, a notebook) needs: two trainings at once then ran ~10x slower
+# per epoch each (benchmarks/bench_contention.py). OpenMP reads the variable once, when torch is imported, so
+# it is set here, before any seiswork module imports torch; when torch was imported first it has no effect.
+# A value the user set wins (OMP_WAIT_POLICY=ACTIVE, or GOMP_SPINCOUNT, brings spinning back).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

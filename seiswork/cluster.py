@@ -3,7 +3,8 @@
 Dask ``distributed`` does the scheduling: a ``LocalCluster`` of ``workers`` processes (one thread each), or
 an existing cluster at ``scheduler`` (``tcp://HOST:8786``; its workers need seiswork installed and the data
 readable at the same paths). Each task runs with a CPU thread budget so that tasks sharing a machine do not
-fight over its cores.
+fight over its cores: the usable cores shared out among the workers, passed to the task (and to the notebook
+kernels it starts) as ``SEISWORK_THREADS`` and ``OMP_NUM_THREADS``. This module does not import torch.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Sequence
 
-__all__ = ["usable_cores", "thread_budget", "map_tasks"]
+__all__ = ["THREADS_VARIABLE", "usable_cores", "thread_budget", "map_tasks"]
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: environment variable with a process's CPU thread budget (read by :func:`seiswork.threads.budget`)
+THREADS_VARIABLE = "SEISWORK_THREADS"
+_THREAD_VARIABLES = (THREADS_VARIABLE, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "NUMBA_NUM_THREADS")
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity), not the machine's count."""
+    """Cores this process may run on (its CPU affinity: a container's or ``taskset``'s share), not the
+    machine's count."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -10,6 +10,11 @@ training step alternates such ops (batch norm, concatenations, the optimizer) wi
 through much of it unless the caller runs on one intra-op thread (:func:`cores_to_workers`), which ``fit``
 uses on the CPU for models that declare they want the cores for their shards
 (:func:`seiswork.training.runtime.cpu_threads`).
+
+How many threads: :func:`budget`, one per core this process may use, or what the user or the launcher
+(a sweep's Dask worker, ``torchrun``) gives it, so that processes sharing a machine do not oversubscribe it.
+Idle OpenMP threads sleep rather than spin (``OMP_WAIT_POLICY``, set in ``seiswork/__init__.py``); the worker
+threads here block on their queue when idle.
 """
 
 from __future__ import annotations
@@ -22,12 +27,54 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["workers", "run", "width", "cores_to_workers"]
+from seiswork.cluster import THREADS_VARIABLE, thread_budget, usable_cores
+
+__all__ = ["budget", "torch_threads", "workers", "run", "width", "cores_to_workers"]
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
 _local = threading.local()  # .width: set by cores_to_workers in the thread that entered it
+
+
+def _whole(name: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return n
+
+
+def budget() -> int:
+    """CPU threads for this process's torch work, shard workers and kernels.
+
+    In order: ``SEISWORK_THREADS`` when set; in a ``torchrun`` launch of several processes per machine that
+    left ``OMP_NUM_THREADS`` unset, the usable cores shared out among them (``LOCAL_WORLD_SIZE``); else torch's
+    thread count (``torch.set_num_threads``, or ``OMP_NUM_THREADS`` at start, or torch's default) capped at
+    the usable cores (:func:`usable_cores`).
+    """
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        return _whole(THREADS_VARIABLE, value)
+    local = os.environ.get("LOCAL_WORLD_SIZE", "").strip()
+    if local and "OMP_NUM_THREADS" not in os.environ:
+        return thread_budget(_whole("LOCAL_WORLD_SIZE", local), None)
+    return max(1, min(torch.get_num_threads(), usable_cores()))
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Torch runs on ``n`` intra-op threads within the block; the caller's count is restored on exit."""
+    threads = torch.get_num_threads()
+    if n != threads:
+        torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        if n != threads:
+            torch.set_num_threads(threads)
 
 
 def _one_thread() -> None:

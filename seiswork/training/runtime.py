@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from seiswork.threads import cores_to_workers
+from seiswork.threads import budget, cores_to_workers, torch_threads
 
 __all__ = ["get_device", "retain_freed_memory", "cpu_threads"]
 
@@ -61,19 +62,28 @@ def retain_freed_memory() -> bool:
     return ok
 
 
-def cpu_threads(
-    model: nn.Module, device: torch.device, batch_size: int, grad: bool
-) -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def cpu_threads(model: nn.Module, device: torch.device, batch_size: int, grad: bool) -> Iterator[None]:
     """The block ``fit`` and ``predict`` run their batches of ``batch_size`` in.
 
-    On the CPU a model that wants the cores for its shard workers at this batch size
-    (``model.wants_cores_for_shards(batch_size, grad)``, as ``LSTMModel`` when its batches are sharded) gets
-    them (:func:`seiswork.threads.cores_to_workers`): the calling thread's idle OpenMP threads otherwise spin on
-    them. Other models, and unsharded batches, keep torch's threads.
+    On the CPU the block runs on the process's thread budget (:func:`seiswork.threads.budget`: the cores it
+    may use, or ``SEISWORK_THREADS``). A seiswork model (one that has ``wants_cores_for_shards``) that wants the
+    cores for its shard workers at this batch size (as ``LSTMModel`` when its batches are sharded) gets them
+    (:func:`seiswork.threads.cores_to_workers`); at a batch size it does not shard, it runs on one thread:
+    its ops are then too small to gain from OpenMP threads that sleep between them (``OMP_WAIT_POLICY``, see
+    ``seiswork/__init__.py``; waking them costs more than they save), and one thread leaves the other cores to
+    the machine's other work. Other models run torch on the budget's threads.
     """
-    if device.type != "cpu" or torch.get_num_threads() < 2:
-        return contextlib.nullcontext()
+    if device.type != "cpu":
+        yield
+        return
+    threads = budget()
     wants = getattr(model, "wants_cores_for_shards", None)
-    if callable(wants) and wants(batch_size, grad):
-        return cores_to_workers()
-    return contextlib.nullcontext()
+    if not callable(wants):
+        with torch_threads(threads):
+            yield
+        return
+    with torch_threads(threads):  # the model's answer depends on the thread count
+        sharded = threads >= 2 and wants(batch_size, grad)
+    with cores_to_workers(threads) if sharded else torch_threads(1):
+        yield
