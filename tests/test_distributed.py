@@ -217,3 +217,20 @@ def test_torchrun_train_command_on_two_processes(tmp_path):
     assert one["world_size"] == 1
     assert ddp["n_samples"] == one["n_samples"] == sum(map(sum, ddp["confusion_matrix"]))  # the whole test set
     assert abs(ddp["balanced_accuracy"] - one["balanced_accuracy"]) <= 0.06
+
+
+@pytest.mark.slow
+def test_torchrun_on_lazy_data_streams_it_once(tmp_path):
+    """Rank 0 streams data on disk into the run folder; the other rank maps the same file."""
+    from seiswork import synthetic
+    from seiswork.data.load import convert
+
+    data = convert(synthetic.write_default(tmp_path / "events.pkl", n_events=80, seed=4), tmp_path / "events.npz")
+    out = tmp_path / "ddp"
+    _train(["--data", str(data), "--hidden", "8", "--epochs", "1", "--batch-size", "16", "--lazy", "true",
+            "--out", str(out)], processes=2)
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["best.pt", "history.csv", "last.pt",
+                                                                     "metrics.json", "model.seiswork",
+                                                                     "preprocessed.npz"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["study"]["lazy"] is True
