@@ -40,15 +40,30 @@ def thread_budget(workers: int | None, threads: int | None) -> int | None:
 
 
 def _with_threads(fn: Callable[..., Any], threads: int | None, args: tuple) -> Any:
-    if threads is not None:
-        # child processes (notebook kernels) read the variables; this process's torch is set directly
-        for variable in _THREAD_VARIABLES:
-            os.environ[variable] = str(threads)
-        import sys
+    """``fn(*args)`` on a budget of ``threads``; the caller's environment and torch threads are restored after
+    (the sequential path runs tasks in the caller's own process)."""
+    if threads is None:
+        return fn(*args)
+    import sys
 
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(threads)
-    return fn(*args)
+    saved = {variable: os.environ.get(variable) for variable in _THREAD_VARIABLES}
+    torch = sys.modules.get("torch")
+    saved_threads = torch.get_num_threads() if torch is not None else None
+    # child processes (notebook kernels) read the variables; this process's torch is set directly
+    for variable in _THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        return fn(*args)
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+        if saved_threads is not None:
+            torch.set_num_threads(saved_threads)
 
 
 def map_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | None = None,

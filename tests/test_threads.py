@@ -109,9 +109,12 @@ def test_sweep_and_crossval_tasks_get_their_share(monkeypatch):
     from seiswork.threads import budget
 
     for name in _SETTINGS + ("MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        monkeypatch.setenv(name, "9")  # restored after the test: map_tasks sets them in this process
+        monkeypatch.setenv(name, "9")
+    torch.set_num_threads(2)
     seen = map_tasks(lambda: (budget(), torch.get_num_threads(), os.environ["OMP_NUM_THREADS"]), [()], threads=1)
     assert seen == [(1, 1, "1")]
+    # the tasks ran in this process: its settings are back afterwards, not left for whatever runs next
+    assert os.environ["SEISWORK_THREADS"] == os.environ["OMP_NUM_THREADS"] == "9" and torch.get_num_threads() == 2
 
 
 def test_fit_runs_on_the_budget(monkeypatch, data):

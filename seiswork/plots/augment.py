@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from seiswork.data.events import check_sampling_rate, event_array, finite_rows
 from seiswork.plots.fans import magnitude_spectrum
-from seiswork.plots.style import DEFAULT_CHANNELS, freq_axis, new_grid, palette, time_axis
+from seiswork.plots.style import DEFAULT_CHANNELS, freq_axis, new_grid, palette, time_axis, title_with_fixed_margins
 
 
 def augmentation_before_after(
@@ -58,14 +58,7 @@ def augmentation_before_after(
             axs[j, 1].set_xlabel(flabel)
     axs[0, 0].legend(fontsize="small", loc="upper right")
     axs[0, 1].legend(fontsize="small", loc="upper right")
-    head = title or "Augmentation: before and after"
-    fig.suptitle(head if not note else f"{head}\n{note}", fontsize="medium")
-    if axes is None:
-        # fixed margins instead of tight_layout: the tuner redraws this figure on every slider move, and
-        # tight_layout (log-axis tick extents) costs about as much as drawing it
-        height = fig.get_figheight()
-        lines = head.count("\n") + 1 + (note.count("\n") + 1 if note else 0)
-        fig.subplots_adjust(left=0.07, right=0.985, bottom=0.5 / height, top=1 - (0.3 + 0.27 * lines) / height,
-                            hspace=0.55, wspace=0.2)
+    title_with_fixed_margins(fig, title or "Augmentation: before and after", note, axes is None, left=0.07,
+                             right=0.985, bottom_in=0.5, top_in=0.3, hspace=0.55, wspace=0.2)
     return fig
 

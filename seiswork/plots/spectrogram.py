@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from seiswork.data.events import check_sampling_rate, event_array, finite_rows, to_numpy
-from seiswork.plots.style import DEFAULT_CHANNELS, new_grid, palette, time_axis
+from seiswork.plots.style import DEFAULT_CHANNELS, new_grid, palette, time_axis, title_with_fixed_margins
 
 __all__ = ["spectrogram_db", "spectrogram_extent", "spectrogram_sampling_rate", "spectrogram_before_after"]
 
@@ -135,12 +135,6 @@ def spectrogram_before_after(
                 ax.set_xlabel(xlabel)
     bar = fig.colorbar(image, cax=cax) if cax is not None else fig.colorbar(image, ax=list(axs[:, 1:].ravel()))
     bar.set_label("Power (dB re event mean)")
-    head = title or "Augmentation: before and after (spectrogram)"
-    fig.suptitle(head if not note else f"{head}\n{note}", fontsize="medium")
-    if axes is None:
-        # fixed margins, not tight_layout: the tuner redraws this figure on every slider move
-        height = fig.get_figheight()
-        lines = head.count("\n") + 1 + (note.count("\n") + 1 if note else 0)
-        fig.subplots_adjust(left=0.06, right=0.95, bottom=0.55 / height, top=1 - (0.35 + 0.27 * lines) / height,
-                            hspace=0.6, wspace=0.28)
+    title_with_fixed_margins(fig, title or "Augmentation: before and after (spectrogram)", note, axes is None,
+                             left=0.06, right=0.95, bottom_in=0.55, top_in=0.35, hspace=0.6, wspace=0.28)
     return fig

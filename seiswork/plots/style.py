@@ -56,6 +56,20 @@ def new_grid(axes: Any, nrows: int, ncols: int, figsize: tuple[float, float], **
     return axs[0, 0].figure, axs
 
 
+def title_with_fixed_margins(fig: Figure, head: str, note: str | None, fixed: bool, *, left: float, right: float,
+                             bottom_in: float, top_in: float, hspace: float, wspace: float) -> None:
+    """``head`` (and ``note`` below it) as the figure title; with ``fixed``, margins set from the figure height
+    (``bottom_in``/``top_in``: inches, the top growing with the title's lines) instead of ``tight_layout``: the
+    tuner redraws its figures on every slider move, and tight_layout (log-axis tick extents) costs about as much
+    as drawing them."""
+    fig.suptitle(head if not note else f"{head}\n{note}", fontsize="medium")
+    if fixed:
+        height = fig.get_figheight()
+        lines = head.count("\n") + 1 + (note.count("\n") + 1 if note else 0)
+        fig.subplots_adjust(left=left, right=right, bottom=bottom_in / height, top=1 - (top_in + 0.27 * lines) / height,
+                            hspace=hspace, wspace=wspace)
+
+
 def legend_outside(ax: Axes, **kw: Any) -> Any:
     """The legend of ``ax`` to the right of its panel, top-aligned, so it never covers data."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
