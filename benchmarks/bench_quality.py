@@ -11,9 +11,10 @@ Methods: the logistic and random-forest baselines (:func:`seiswork.baseline.make
 ``LSTMAttentionModel`` on the seed spectrum (``FFTTransform(512)``, read along frequency) and on the log
 spectrogram (``SpectrogramTransform``, read along time, default window and hop for the sampling rate), each with
 the default augmentation, the input normalisation of ``seiswork.transforms.INPUT_NORM`` and the notebooks'
-training settings (20 epochs, patience 6, batch 32, lr 2e-3, hidden 64, 2 layers).
+training settings (``seiswork.defaults``: up to 60 epochs, patience 15, batch 32, lr 2e-3, hidden 64, 2 layers;
+the README's table was measured at 20 epochs and patience 6).
 
-    python benchmarks/bench_quality.py            # full: 5 folds, 20 epochs
+    python benchmarks/bench_quality.py            # full: 5 folds, the notebooks' settings
     python benchmarks/bench_quality.py --quick    # smoke run: 2 folds, 3 epochs, phasenet only if present
 """
 
@@ -31,6 +32,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 import seiswork
+from seiswork import defaults
 from seiswork.baseline import make_baseline
 from seiswork.models import MODELS
 from seiswork.transforms import INPUT_NORM, default_pipelines
@@ -129,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=["baseline", "lstm", "lstm_attention"],
                    help="baseline, lstm, lstm_attention, or one model and input as lstm:spectrogram")
     p.add_argument("--seeds", type=int, default=1, help="runs per network and fold, averaged (default 1)")
-    p.add_argument("--epochs", type=int, default=20, help="maximum epochs (the notebooks' default, 20)")
-    p.add_argument("--patience", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="maximum epochs (the notebooks' default)")
+    p.add_argument("--patience", type=int, default=defaults.PATIENCE)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--hidden", type=int, default=64)

@@ -82,4 +82,4 @@ def test_bad_parameter_value_is_refused_before_anything_runs(tmp_path):
 def test_list_parameters_prints_every_notebook_with_defaults(capsys):
     assert cli.main(["run", "--list-parameters"]) == 0
     out = capsys.readouterr().out
-    assert "04_train_lstm:" in out and "  epochs = 20" in out and "  model = 'lstm_attention'" in out
+    assert "04_train_lstm:" in out and "  epochs = 60" in out and "  model = 'lstm_attention'" in out
