@@ -137,3 +137,26 @@ def test_a_lazy_study_prepares_the_same_data_and_reuses_its_map(tmp_path, capsys
     assert not steps.use_lazy(Study(**common))  # auto: a few kB stay in memory
     with pytest.raises(StudyError, match="lazy"):
         Study(lazy="sometimes")
+
+
+def test_class_selection_keeps_lazy_events_on_disk(tmp_path):
+    from seiswork import study as steps
+    from seiswork.study import Study
+
+    arrays, labels, ids = seed_arrays(36, seed=6)
+    labels = np.array(["earthquake", "explosion", "noise"])[np.arange(36) % 3]
+    path = save_npz(tmp_path / "events.npz", arrays, labels, meta=pd.DataFrame({"event_id": ids}))
+    study = Study(data_paths=[str(path)], classes=["earthquake", "noise"], lazy=True, run_dir=str(tmp_path / "r"))
+    loaded = steps.load_data(study, verbose=False)
+    chosen = steps.select_classes(loaded, study, verbose=False)
+    assert isinstance(chosen.events, LazyEvents) and len(chosen.events) == 24
+    assert set(chosen.labels) == {"earthquake", "noise"}
+    kept = np.flatnonzero(labels != "explosion")
+    for got, i in zip(chosen.events.read(np.arange(24)), kept):
+        np.testing.assert_array_equal(got, arrays[i])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = steps.prepare_data(study, verbose=False)
+        eager = steps.prepare_data(study.replace(lazy=False, run_dir=str(tmp_path / "e")), verbose=False)
+    np.testing.assert_array_equal(lazy.x, eager.x)
+    assert list(lazy.classes) == ["earthquake", "noise"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import numbers
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -35,7 +34,7 @@ from seiswork import defaults
 from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, head_list
 from seiswork.data.npz import StreamedArray, read_npz, write_npz
 from seiswork.data.preprocess import (
-    NAN_POLICIES, TRIMS, PreprocessReport, TransformOP, common_length, fill, fill_chunks, interior_gaps, scan,
+    PreprocessReport, TransformOP, check_settings, common_length, fill, fill_chunks, interior_gaps, scan,
 )
 from seiswork.data.split import Split, as_groups, group_codes, make_split, split_from_parts
 
@@ -114,28 +113,9 @@ class WaveformDataAdapter:
         verbose: bool = True,
     ) -> None:
         # ---- parameters ----
-        if transforms is None:
-            transforms = TransformOP(0)
-        if not isinstance(transforms, TransformOP):
-            raise TypeError(f"transforms must be TransformOP flags (e.g. TransformOP.DROP_NAN | ...), got {transforms!r}")
+        transforms = check_settings(transforms, test_ratio=test_ratio, val_ratio=val_ratio, trim=trim,
+                                    nan_policy=nan_policy, min_length=min_length, length=length, max_gap=max_gap)
         channels = channel_names(channels)
-        for name, v, lo_open in (("test_ratio", test_ratio, True), ("val_ratio", val_ratio, False)):
-            if not isinstance(v, numbers.Real) or not ((0 < v < 1) if lo_open else (0 <= v < 1)):
-                rng_txt = "0 < test_ratio < 1" if lo_open else "0 <= val_ratio < 1"
-                raise ValueError(f"{name}={v!r} is out of range: need {rng_txt}")
-        if trim not in TRIMS:
-            raise ValueError(f"trim={trim!r}: choose one of {TRIMS}")
-        if nan_policy not in NAN_POLICIES:
-            raise ValueError(f"nan_policy={nan_policy!r}: choose one of {NAN_POLICIES}")
-        if int(min_length) < 2:
-            raise ValueError(f"min_length={min_length!r}: need at least 2 samples (a z-score needs a spread)")
-        if length is not None:
-            if TransformOP.TRIMMING not in transforms:
-                raise ValueError(f"length={length} needs TransformOP.TRIMMING in transforms")
-            if int(length) < min_length:
-                raise ValueError(f"length={length} is below min_length={min_length}; pass a longer length")
-        if max_gap < 1:
-            raise ValueError(f"max_gap={max_gap!r}: need at least 1 sample")
         if out is not None and Path(out).suffix != ".npz":
             raise ValueError(f"out={str(out)!r}: the preprocessed file must end in .npz")
 

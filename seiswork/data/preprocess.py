@@ -32,6 +32,7 @@ Policies (why they are what they are):
 from __future__ import annotations
 
 import enum
+import numbers
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
@@ -42,8 +43,8 @@ import pandas as pd
 from seiswork.data.events import event_values, head_list
 
 __all__ = [
-    "TransformOP", "PreprocessReport", "NAN_POLICIES", "TRIMS", "channels_first", "scan", "interior_gaps",
-    "common_length", "fill", "fill_chunks", "zscore",
+    "TransformOP", "PreprocessReport", "NAN_POLICIES", "TRIMS", "check_settings", "channels_first", "scan",
+    "interior_gaps", "common_length", "fill", "fill_chunks", "zscore",
 ]
 
 NAN_POLICIES = ("drop", "interpolate", "raise")
@@ -102,6 +103,34 @@ class PreprocessReport:
         r.interpolated = [tuple(p) for p in r.interpolated]
         r.constant_channels = [tuple(p) for p in r.constant_channels]
         return r
+
+
+def check_settings(transforms: TransformOP | None, *, test_ratio: float, val_ratio: float, trim: str,
+                   nan_policy: str, min_length: int, length: int | None, max_gap: int) -> TransformOP:
+    """The preprocessing and split settings checked once, with an error naming the bad one; returns the flags
+    (``None`` -> no step)."""
+    if transforms is None:
+        transforms = TransformOP(0)
+    if not isinstance(transforms, TransformOP):
+        raise TypeError(f"transforms must be TransformOP flags (e.g. TransformOP.DROP_NAN | ...), got {transforms!r}")
+    for name, v, lo_open in (("test_ratio", test_ratio, True), ("val_ratio", val_ratio, False)):
+        if not isinstance(v, numbers.Real) or not ((0 < v < 1) if lo_open else (0 <= v < 1)):
+            rng_txt = "0 < test_ratio < 1" if lo_open else "0 <= val_ratio < 1"
+            raise ValueError(f"{name}={v!r} is out of range: need {rng_txt}")
+    if trim not in TRIMS:
+        raise ValueError(f"trim={trim!r}: choose one of {TRIMS}")
+    if nan_policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy={nan_policy!r}: choose one of {NAN_POLICIES}")
+    if int(min_length) < 2:
+        raise ValueError(f"min_length={min_length!r}: need at least 2 samples (a z-score needs a spread)")
+    if length is not None:
+        if TransformOP.TRIMMING not in transforms:
+            raise ValueError(f"length={length} needs TransformOP.TRIMMING in transforms")
+        if int(length) < min_length:
+            raise ValueError(f"length={length} is below min_length={min_length}; pass a longer length")
+    if max_gap < 1:
+        raise ValueError(f"max_gap={max_gap!r}: need at least 1 sample")
+    return transforms
 
 
 # ----------------------------------------------------------------------------------------------
