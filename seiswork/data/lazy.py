@@ -57,9 +57,10 @@ class LazyEvents(Sequence):
         n = len(self)
         if n == 0:
             return
-        first = self.read(np.array([0]))[0]
+        first = self.read(np.array([0]))[0]  # its size sets how many events one read takes
+        yield first
         step = max(1, READ_BYTES // max(1, first.nbytes))
-        for start in range(0, n, step):
+        for start in range(1, n, step):
             yield from self.read(np.arange(start, min(n, start + step)))
 
     def read(self, rows: Any) -> list[np.ndarray]:

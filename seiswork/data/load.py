@@ -77,15 +77,15 @@ def can_stream(path: PathLike) -> bool:
 
 def _index_path(path: Path, channels, label_column) -> list[tuple[str, Part]]:
     """Index one path without reading its waveforms: events are :class:`LazyEvents`."""
-    if can_stream(path) and path.suffix.lower() == ".npz":
-        readers = [(str(path), NpzEvents(path, channels))]
-    elif can_stream(path):
-        readers = [(str(h5), SeisBenchTraces(h5, meta, channels, label_column)) for h5, meta in seisbench_pairs(path)]
-    else:
+    if not can_stream(path):
         raise ValueError(
             f"{path}: lazy loading streams SeisBench data sets (waveforms.hdf5 + metadata.csv) and seiswork .npz "
             f"files; convert this one once with `python -m seiswork convert {path} OUT.npz`, or load it with lazy=False"
         )
+    if path.suffix.lower() == ".npz":
+        readers = [(str(path), NpzEvents(path, channels))]
+    else:
+        readers = [(str(h5), SeisBenchTraces(h5, meta, channels, label_column)) for h5, meta in seisbench_pairs(path)]
     return [(source, Part(LazyEvents.of(r), r.labels, r.meta, r.kind)) for source, r in readers]
 
 

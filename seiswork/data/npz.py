@@ -30,7 +30,8 @@ from seiswork.data.events import DEFAULT_CHANNELS, as_labels, channel_names, che
 from seiswork.data.eventset import CONVERT_HINT, EventSet, Part, rename_clashes
 from seiswork.paths import atomic_write
 
-__all__ = ["write_npz", "read_npz", "save_npz", "read_events_npz", "NpzEvents", "StreamedArray", "is_read_only_map", "release_pages", "NPZ_FORMAT", "NPZ_VERSION"]
+__all__ = ["write_npz", "read_npz", "save_npz", "read_events_npz", "NpzEvents", "StreamedArray", "is_read_only_map",
+           "release_pages", "NPZ_FORMAT", "NPZ_VERSION"]
 
 PathLike = Union[str, os.PathLike]
 NPZ_FORMAT = "seiswork-events"
@@ -315,7 +316,7 @@ class NpzEvents:
     """The events of one ``.npz`` written by :func:`save_npz`: ``meta`` and ``labels`` now, waveforms by rows.
 
     With ``mmap`` the concatenated samples are memory-mapped, so a file larger than memory is read only
-    where :meth:`read` asks (:mod:`seiswork.data.store` streams it).
+    where :meth:`read` asks (:class:`~seiswork.data.lazy.LazyEvents` streams it).
     """
 
     kind = "npz"

@@ -107,7 +107,7 @@ class SeisBenchTraces:
     """The traces of one SeisBench file pair, read on demand: ``meta`` and ``labels`` now, waveforms by rows.
 
     Reading the metadata and the file layout costs no waveform reads, so a data set far larger than memory
-    can be indexed and then streamed (:mod:`seiswork.data.store`). Traces sharing a bucket, slices and
+    can be indexed and then streamed (:class:`~seiswork.data.lazy.LazyEvents`). Traces sharing a bucket, slices and
     component order are read with one vectorised HDF5 selection.
     """
 

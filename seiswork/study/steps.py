@@ -19,8 +19,8 @@ from seiswork.runs import prepare_run_dir
 from seiswork.study import cache
 from seiswork.study.config import Study
 
-__all__ = ["run_folder", "use_lazy", "load_data", "prepare_data", "select_classes", "known_sampling_rate", "sampling_rate", "make_pipelines",
-           "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
+__all__ = ["run_folder", "use_lazy", "load_data", "prepare_data", "select_classes", "known_sampling_rate",
+           "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
 
@@ -316,12 +316,13 @@ def _run_training(study: Study, out: Path, resume: bool, overwrite: bool, progre
                   verbose: bool) -> dict[str, Any]:
     from seiswork.training import distributed
 
-    if use_lazy(study) and not distributed.is_main():  # rank 0 streams the data once; the others map it
+    lazy = use_lazy(study)
+    if lazy and not distributed.is_main():  # rank 0 streams the data once; the others map it
         distributed.barrier()
         adapter = seiswork.WaveformDataAdapter.load(out / PREPROCESSED, mmap="r")
     else:
         adapter = prepare_data(study, use_cache=False, verbose=verbose, store=out / PREPROCESSED)
-        if use_lazy(study):
+        if lazy:
             distributed.barrier()
     sampling_rate(study, adapter)  # known before training, since the baselines need it
     pipelines = make_pipelines(study, adapter, from_run=False)

@@ -132,18 +132,16 @@ class Batches:
         )
         # a read-only memory map (a set larger than memory): batches are read from it, never the whole of it
         self.mapped = self.fast and is_read_only_map(dataset.x)
-        if self.mapped:
-            if dataset.x.ndim != 3 or len(dataset.x) != len(dataset.y):
-                raise ValueError(f"{name} dataset: .x must be (n, time, channel) with len(.x) == len(.y); "
-                                 f"got x {dataset.x.shape}, y {np.shape(dataset.y)}")
-            self.x, self.y = dataset.x, torch.from_numpy(np.asarray(dataset.y).astype(np.int64))
-        elif self.fast:
-            x = np.asarray(dataset.x)
+        if self.fast:
+            x = dataset.x if self.mapped else np.asarray(dataset.x)
             y = np.asarray(dataset.y)
             if x.ndim != 3 or len(x) != len(y):
                 raise ValueError(
                     f"{name} dataset: .x must be (n, time, channel) with len(.x) == len(.y); "
                     f"got x {x.shape}, y {y.shape}")
+        if self.mapped:
+            self.x, self.y = x, torch.from_numpy(y.astype(np.int64))
+        elif self.fast:
             x = np.ascontiguousarray(x, dtype=np.float32)
             if not x.flags.writeable:  # torch.from_numpy warns on read-only arrays (memmaps); copy once
                 x = x.copy()
@@ -187,37 +185,28 @@ class Batches:
 
     def _fast_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self._order(shuffle_seed)
-        if self.mapped:
-            yield from self._mapped_epoch(order)
-            return
-        if order is not None:
+        if order is not None and not self.mapped:
             order = order.to(self.x.device)
-        for start in range(0, self.n if order is None else len(order), self.batch_size):
-            if order is None:
-                xb, yb = self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
-            else:
-                idx = order[start:start + self.batch_size]
-                xb, yb = self.x[idx], self.y[idx]
-            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
-
-    def _mapped_epoch(self, order: torch.Tensor | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Batches copied out of a read-only memory map; every ``RELEASE_BYTES`` read, its pages leave this
-        process's resident memory (they stay in the page cache), so memory does not grow with the data."""
         read = 0
-        n = self.n if order is None else len(order)
-        for start in range(0, n, self.batch_size):
-            if order is None:
-                rows = slice(start, start + self.batch_size)
-                xb, yb = torch.from_numpy(np.array(self.x[rows])), self.y[rows]
-            else:
-                idx = order[start:start + self.batch_size]
-                xb, yb = torch.from_numpy(self.x[idx.numpy()]), self.y[idx]
-            read += xb.nbytes
-            if read >= RELEASE_BYTES:
-                release_pages(self.x)
-                read = 0
+        for start in range(0, self.n if order is None else len(order), self.batch_size):
+            rows = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
+            xb, yb = self._take(rows), self.y[rows]
+            if self.mapped:  # every RELEASE_BYTES read, the map's pages leave this process's resident memory
+                read += xb.nbytes
+                if read >= RELEASE_BYTES:
+                    release_pages(self.x)
+                    read = 0
             yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
-        release_pages(self.x)
+        if self.mapped:
+            release_pages(self.x)
+
+    def _take(self, rows: slice | torch.Tensor) -> torch.Tensor:
+        """The events ``rows`` of ``x``; out of a read-only memory map as a copy (the pages stay in the page
+        cache, so memory does not grow with the data)."""
+        if not self.mapped:
+            return self.x[rows]
+        batch = self.x[rows if isinstance(rows, slice) else rows.numpy()]  # a fancy index already copies
+        return torch.from_numpy(batch if batch.flags.writeable else np.array(batch))
 
     def _loader_epoch(self, shuffle_seed: int | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         transform = getattr(self.dataset, "transform", None)
