@@ -135,13 +135,19 @@ def main() -> None:
             made = time.perf_counter() - t0
             data_mb = n * TRACE_BYTES / 1e6
             paths = [("lazy", True)] + ([("in memory", False)] if args.in_memory and size <= args.in_memory_max else [])
+            results = {}
             for name, lazy in paths:
-                r = run_child(work / "set", work / "pre.npz", lazy, args.epoch_events)
+                r = results[name] = run_child(work / "set", work / "pre.npz", lazy, args.epoch_events)
                 print(f"{size:5.1f} {n:7d} {name:>9} {r['load_s']:7.1f} {r['preprocess_s']:7.1f} "
                       f"{data_mb / (r['load_s'] + r['preprocess_s']):6.0f} {r['epoch_s']:8.1f} {r['epoch_events']:7d} "
                       f"{r['rss_preprocess'] / 1e9:11.2f} {r['rss_peak'] / 1e9:11.2f}", flush=True)
                 for p in (work / "pre.npz", work / "run", work / "ckpt"):
                     shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            if len(results) == 2:  # side by side in this run
+                lazy, mem = results["lazy"], results["in memory"]
+                speed = (mem["load_s"] + mem["preprocess_s"]) / (lazy["load_s"] + lazy["preprocess_s"])
+                print(f"      lazy vs in memory: load + preprocess {speed:.1f}x faster, peak RSS "
+                      f"{lazy['rss_peak'] / mem['rss_peak']:.2f}x")
             print(f"      ({data_mb / 1e3:.2f} GB of waveforms generated in {made:.0f} s)")
         finally:
             shutil.rmtree(work, ignore_errors=True)
