@@ -53,10 +53,12 @@ _EXPORTS = {
     # models and training
     "LSTMModel": "models",
     "LSTMAttentionModel": "models",
+    "EnsembleModel": "models",
     "MODELS": "models",
     "build_model": "models",
     "model_summary": "models",
     "fit": "training.loop",
+    "fit_members": "training.members",
     "evaluate": "training.evaluation",
     "load_model": "training.checkpoints",
     "FitResult": "training.loop",

@@ -499,6 +499,21 @@ def test_learning_curves_loss_and_metric_panels():
     plt.close(without_f1)
 
 
+def test_learning_curves_of_an_ensemble_draw_each_member_with_one_legend_entry():
+    h = pd.concat([_history().assign(member=0), _history().assign(member=1, train_loss=[1.0, 0.8, 0.6, 0.3])],
+                  ignore_index=True)
+    fig = plots.learning_curves(h)
+    ax_loss = fig.axes[0]
+    train = [ln for ln in ax_loss.lines if ln.get_color() == ax_loss.lines[0].get_color() and ln.get_linestyle() == "-"]
+    assert len(train) == 2  # one train_loss curve per member, over epochs 1-4 each
+    np.testing.assert_allclose(train[1].get_ydata(), [1.0, 0.8, 0.6, 0.3])
+    np.testing.assert_allclose(train[1].get_xdata(), [1, 2, 3, 4])
+    texts = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert texts.count("train_loss") == 1 and "member" not in {ln.get_label() for ln in fig.axes[1].lines}
+    assert any("one line per member of 2" in t for t in texts)
+    plt.close(fig)
+
+
 def test_learning_curves_accepts_dict_and_rejects_empty():
     fig = plots.learning_curves({"train_loss": [1.0, 0.5]})
     assert len(fig.axes) == 2

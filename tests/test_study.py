@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import seiswork
 from seiswork import cli, runner
 from seiswork.study import Study, StudyError, parse_channels, prepare_data, run_training, select_classes
 
@@ -66,6 +67,10 @@ def test_invalid_values_name_the_parameter():
         Study(augment="yes")
     with pytest.raises(StudyError, match="unknown parameter.*'epochz'"):
         Study.from_parameters({"epochz": 3})
+    with pytest.raises(StudyError, match="'members': must be >= 1, got 0"):
+        Study(members=0)
+    with pytest.raises(StudyError, match="'ema': must lie in \\(0.0, 1.0\\], got 0"):
+        Study(ema=0)
 
 
 def test_train_command_flags_show_defaults_and_errors_speak_in_flags(capsys):
@@ -140,9 +145,12 @@ def test_run_training_writes_metrics_with_every_parameter(tmp_path, two_files, o
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["balanced_accuracy"] == pytest.approx(report["balanced_accuracy"])
     assert metrics["study"] == study.to_dict(where=False) and metrics["data"] == [str(two_files[1])]
-    assert metrics["training"]["epochs_run"] == 1
-    for name in ("best.pt", "last.pt", "history.csv"):
+    assert metrics["training"]["epochs_run"] == 1 and len(metrics["training"]["members"]) == study.members == 3
+    # the default ensemble: one fit folder per member, the ensemble's best.pt and the members' history
+    for name in ("best.pt", "history.csv", "member-0/last.pt", "member-2/best.pt"):
         assert (tmp_path / "out" / name).exists()
+    ensemble = seiswork.load_model(tmp_path / "out" / "best.pt")
+    assert isinstance(ensemble, seiswork.EnsembleModel) and ensemble.config["hidden"] == 8
 
 
 @pytest.mark.slow

@@ -273,3 +273,40 @@ def test_model_spec_needs_a_config():
     assert model_spec(model_()) == ("LSTMModel", model_().config)
     with pytest.raises(TypeError, match="no .config dict"):
         model_spec(nn.Linear(2, 2))
+
+
+def test_ema_keeps_the_average_of_the_trained_weights_and_trains_on_from_them(data, tmp_path):
+    train, val = data
+    kw = {"patience": None, "model": None}
+    one = run(train, val, epochs=1, checkpoint_dir=tmp_path / "one", ema=None, **{**kw, "model": model_(seed=0)})
+    plain = run(train, val, epochs=2, checkpoint_dir=tmp_path / "plain", ema=None, **{**kw, "model": model_(seed=0)})
+    averaged = run(train, val, epochs=2, checkpoint_dir=tmp_path / "ema", ema=0.25, **{**kw, "model": model_(seed=0)})
+    w1 = load_checkpoint(tmp_path / "one" / LAST)["model_state"]
+    w2 = load_checkpoint(tmp_path / "plain" / LAST)["model_state"]
+    last = load_checkpoint(tmp_path / "ema" / LAST)
+    # training is not changed by the average: the second epoch starts from the trained weights, not the average
+    assert_same_weights(last["trained_state"], w2)
+    for k in w2:  # floats averaged (batch-norm statistics too); a step count is taken as it is
+        expected = 0.75 * w1[k] + 0.25 * w2[k] if w2[k].is_floating_point() else w2[k]
+        torch.testing.assert_close(last["model_state"][k], expected, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(last["model_state"]["classifier.weight"], w2["classifier.weight"])
+    # what is validated is the average: the second epoch's validation loss differs from the plain run's
+    assert averaged.history["val_loss"].iloc[0] == plain.history["val_loss"].iloc[0]
+    assert averaged.history["val_loss"].iloc[1] != plain.history["val_loss"].iloc[1]
+    pd.testing.assert_series_equal(averaged.history["train_loss"], plain.history["train_loss"])
+
+
+def test_ema_resume_equals_uninterrupted_run(data, tmp_path):
+    train, val = data
+    full = run(train, val, epochs=4, checkpoint_dir=tmp_path / "full", model=model_(seed=0), ema=0.5)
+    run(train, val, epochs=2, checkpoint_dir=tmp_path / "part", model=model_(seed=0), ema=0.5)
+    resumed = run(train, val, epochs=4, checkpoint_dir=tmp_path / "part", resume=True, model=model_(seed=5), ema=0.5)
+    pd.testing.assert_frame_equal(no_seconds(full.history), no_seconds(resumed.history))
+    assert_same_weights(weights(full.model), weights(resumed.model))
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, True, "half"])
+def test_ema_must_be_a_weight_in_0_1(data, bad):
+    train, val = data
+    with pytest.raises(ValueError, match="ema must be a number in"):
+        run(train, val, epochs=1, ema=bad)

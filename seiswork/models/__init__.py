@@ -17,12 +17,14 @@ Modules:
   shards (``shard_sizes``, ``MIN_SHARD``, ``MAX_TRAIN_SHARD``, ``MAX_EVAL_SHARD``).
 - :mod:`~seiswork.models.lstm`: :class:`LSTMModel`; :mod:`~seiswork.models.attention`: :class:`LSTMAttentionModel`.
 - :mod:`~seiswork.models.registry`: ``MODELS``, :func:`build_model`, :func:`model_summary`.
+- :mod:`~seiswork.models.ensemble`: :class:`EnsembleModel`, the averaged probabilities of several trained models.
 """
 
 from __future__ import annotations
 
 from seiswork.models.attention import LSTMAttentionModel
 from seiswork.models.common import INPUT_NORMS, POOLINGS, InputNorm
+from seiswork.models.ensemble import EnsembleModel
 from seiswork.models.lstm import LSTMModel
 from seiswork.models.registry import MODELS, build_model, model_summary
 from seiswork.models.stacked import (
@@ -41,6 +43,7 @@ __all__ = [
     "InputNorm",
     "LSTMModel",
     "LSTMAttentionModel",
+    "EnsembleModel",
     "MODELS",
     "build_model",
     "model_summary",

@@ -24,13 +24,16 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     ``val_loss``, ``train_accuracy``, ``val_macro_f1``; an ``epoch`` column, when present, is the x axis.
     Columns containing ``loss`` go to the left panel, other numeric train_/val_ columns to the right one.
     The epoch ``fit`` keeps (best ``val_macro_f1``, else lowest ``val_loss``) is marked. ``axes``: optional pair
-    of axes. Legends sit right of their panels.
+    of axes. Legends sit right of their panels. An ensemble's history (a ``member`` column,
+    :func:`seiswork.training.fit_members`) draws every member's curves in the same colours, each member's kept
+    epoch marked.
     """
     h = pd.DataFrame(history)
     if h.empty:
         raise ValueError("history is empty: train for at least one epoch first")
-    epochs = h["epoch"].to_numpy() if "epoch" in h.columns else np.arange(1, len(h) + 1)
-    numeric = [col for col in h.columns if pd.api.types.is_numeric_dtype(h[col]) and col not in _NOT_METRICS]
+    groups = [g for _, g in h.groupby("member", sort=True)] if "member" in h.columns else [h]
+    numeric = [col for col in h.columns if pd.api.types.is_numeric_dtype(h[col]) and col not in _NOT_METRICS
+               and col != "member"]
     loss_cols = [col for col in numeric if "loss" in col]
     metric_cols = [col for col in numeric if "loss" not in col and (col.startswith(("train", "val")))]
     if not loss_cols:
@@ -39,26 +42,34 @@ def learning_curves(history: pd.DataFrame | Mapping, axes: Any = None, title: st
     ax_l, ax_m = axs[0]
     styles = {"train": "-", "val": "--"}
     colors = palette()
-    for i, col in enumerate(loss_cols):
-        ax_l.plot(epochs, h[col], styles.get(col.split("_")[0], "-"), marker="o", ms=3, label=col, color=colors[i % len(colors)])
+    bases = sorted({col.split("_", 1)[1] if "_" in col else col for col in metric_cols})
+    alpha = 1.0 if len(groups) == 1 else 0.6
+    for m, g in enumerate(groups):
+        epochs = g["epoch"].to_numpy() if "epoch" in g.columns else np.arange(1, len(g) + 1)
+        first = m == 0  # one legend entry per curve, not per member
+        for i, col in enumerate(loss_cols):
+            ax_l.plot(epochs, g[col], styles.get(col.split("_")[0], "-"), marker="o", ms=3, alpha=alpha,
+                      label=col if first else None, color=colors[i % len(colors)])
+        # mark the epoch fit() keeps: best validation macro F1 (the first of ties), else lowest validation loss
+        for col, pick in (("val_macro_f1", np.nanargmax), ("val_loss", np.nanargmin)):
+            if col in g.columns and g[col].notna().any():
+                best = int(pick(g[col].to_numpy(dtype=float)))
+                for ax in (ax_l, ax_m):
+                    ax.axvline(epochs[best], color="0.5", ls=":", lw=1)
+                if first:
+                    kept = f"epoch {epochs[best]}" if len(groups) == 1 else f"one line per member of {len(groups)}"
+                    ax_l.plot([], [], color="0.5", ls=":", label=f"best {col} ({kept})")
+                break
+        # one colour per metric name, line style per part
+        for col in metric_cols:
+            base = col.split("_", 1)[1] if "_" in col else col
+            ax_m.plot(epochs, g[col], styles.get(col.split("_")[0], "-"), marker="o", ms=3, alpha=alpha,
+                      label=col if first else None,
+                      color=colors[(len(loss_cols) + bases.index(base)) % len(colors)])
     ax_l.set_title("Loss")
     ax_l.set_xlabel("Epoch")
     ax_l.set_ylabel("Loss (cross-entropy)")
-    # mark the epoch fit() keeps: best validation macro F1 (the first of ties), else lowest validation loss
-    for col, pick in (("val_macro_f1", np.nanargmax), ("val_loss", np.nanargmin)):
-        if col in h.columns and h[col].notna().any():
-            best = int(pick(h[col].to_numpy(dtype=float)))
-            for ax in (ax_l, ax_m):
-                ax.axvline(epochs[best], color="0.5", ls=":", lw=1)
-            ax_l.plot([], [], color="0.5", ls=":", label=f"best {col} (epoch {epochs[best]})")
-            break
     legend_outside(ax_l, fontsize="small")
-    # one colour per metric name, line style per part
-    bases = sorted({col.split("_", 1)[1] if "_" in col else col for col in metric_cols})
-    for col in metric_cols:
-        base = col.split("_", 1)[1] if "_" in col else col
-        ax_m.plot(epochs, h[col], styles.get(col.split("_")[0], "-"), marker="o", ms=3, label=col,
-                  color=colors[(len(loss_cols) + bases.index(base)) % len(colors)])
     for ax in (ax_l, ax_m):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_m.set_title("Metrics")

@@ -111,6 +111,9 @@ class Study:
     weight_decay: float = _p(defaults.WEIGHT_DECAY, "AdamW weight decay")
     patience: int = _p(defaults.PATIENCE,
                        "early stopping after this many epochs without a validation macro F1 gain (0: never)")
+    ema: float = _p(defaults.EMA, "the kept weights are an average over epochs, the newest weighing this (1: none)")
+    members: int = _p(defaults.MEMBERS, "models trained from their own seeds whose probabilities are averaged "
+                                        "(an ensemble; 1: one model)")
     class_weights: bool = _p(True, "weight the loss by inverse class frequency")
     amp: bool = _p(False, "mixed precision (bf16 on CPU, fp16 on CUDA)")
     device: str | None = _p(None, "cpu, cuda or cuda:N; None: CUDA when present")
@@ -167,6 +170,8 @@ class Study:
         for name in ("hidden", "layers", "heads", "epochs", "batch_size"):
             put(name, _int(name, getattr(self, name), 1))
         put("patience", _int("patience", self.patience, 0))
+        put("members", _int("members", self.members, 1))
+        put("ema", _real("ema", self.ema, low=0.0, high=1.0, open_low=True))
         put("dropout", _real("dropout", self.dropout, low=0.0, high=1.0, open_high=True))
         put("lr", _real("lr", self.lr, low=0.0, open_low=True))
         put("weight_decay", _real("weight_decay", self.weight_decay, low=0.0))

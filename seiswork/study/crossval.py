@@ -65,6 +65,7 @@ def _run_fold(study: Study, models: list[str], cache: str, fold: int, parts: tup
     import seiswork
     from seiswork.baseline import BASELINES, baseline_report
     from seiswork.study import steps
+    from seiswork.training import fit_members
 
     adapter = seiswork.WaveformDataAdapter.load(cache)
     classes = [str(c) for c in adapter.classes]
@@ -91,12 +92,9 @@ def _run_fold(study: Study, models: list[str], cache: str, fold: int, parts: tup
             pipelines = steps.make_pipelines(fold_study.replace(sampling_rate=fs), from_run=False)
             seq_len, features = steps.input_shape(pipelines[1], train)
             net = steps.make_model(fold_study, features, len(classes))
-            result = seiswork.fit(
-                net, train, val, epochs=study.epochs, batch_size=study.batch_size, lr=study.lr,
-                weight_decay=study.weight_decay, patience=study.patience or None, class_weights=study.class_weights,
-                amp=study.amp, device=study.device, seed=study.seed, train_transform=pipelines[0],
-                eval_transform=pipelines[1], checkpoint_dir=Path(out) / f"fold-{fold}" / name, overwrite=True,
-                progress=False)
+            result = fit_members(net, train, val, **steps.fit_arguments(study), train_transform=pipelines[0],
+                                 eval_transform=pipelines[1], checkpoint_dir=Path(out) / f"fold-{fold}" / name,
+                                 overwrite=True, progress=False)
             report = seiswork.evaluate(result.model, test, transform=pipelines[1], device=result.device,
                                        classes=classes)
             row.update(_headline(report), best_epoch=result.best_epoch, error="")

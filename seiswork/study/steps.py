@@ -219,19 +219,28 @@ def model_dir(study: Study) -> Path:
     return run_folder(study) / study.model
 
 
+def fit_arguments(study: Study) -> dict[str, Any]:
+    """The study's training settings as ``fit`` / ``fit_members`` arguments (one place: notebooks, commands and
+    cross-validation train alike)."""
+    return {"members": study.members, "epochs": study.epochs, "batch_size": study.batch_size, "lr": study.lr,
+            "weight_decay": study.weight_decay, "patience": study.patience or None, "ema": study.ema,
+            "class_weights": study.class_weights, "amp": study.amp, "device": study.device, "seed": study.seed}
+
+
 def train_model(study: Study, model: Any, adapter: Any, pipelines: tuple[Any, Any],
                 out: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = True,
                 progress: Any = None):
-    """Fit ``model`` on the adapter's train part, selecting the epoch on its validation part.
+    """Fit ``model`` (and, with ``study.members > 1``, fresh copies of it: an ensemble,
+    :func:`seiswork.training.fit_members`) on the adapter's train part, selecting the epoch on its validation part.
 
     Checkpoints and history go to ``out`` (default :func:`model_dir`). ``overwrite`` starts afresh over an
     earlier run there, as re-running a notebook cell should; ``resume`` continues it.
     """
+    from seiswork.training import fit_members
+
     train_transform, eval_transform = pipelines
-    return seiswork.fit(
-        model, adapter.dataset("train"), adapter.dataset("val"), epochs=study.epochs, batch_size=study.batch_size,
-        lr=study.lr, weight_decay=study.weight_decay, patience=study.patience or None,
-        class_weights=study.class_weights, amp=study.amp, device=study.device, seed=study.seed,
+    return fit_members(
+        model, adapter.dataset("train"), adapter.dataset("val"), **fit_arguments(study),
         train_transform=train_transform, eval_transform=eval_transform,
         checkpoint_dir=Path(out) if out is not None else model_dir(study), resume=resume,
         overwrite=overwrite and not resume, progress=progress)
@@ -251,9 +260,12 @@ def test_model(study: Study, result: Any, adapter: Any, eval_transform: Any,
     if not distributed.is_main():
         return report
     folder = Path(out) if out is not None else model_dir(study)
+    runs = [{"best_epoch": m.best_epoch, "epochs_run": len(m.history), "stopped_early": m.stopped_early,
+             "best_val_macro_f1": m.best_score} for m in result.members or [result]]
     seiswork.save_metrics(report, folder / "metrics.json", extra={"training": {
-        "best_epoch": result.best_epoch, "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-        "best_val_macro_f1": result.best_score, "device": str(result.device),
+        "best_epoch": result.best_epoch, "epochs_run": max(r["epochs_run"] for r in runs),
+        "stopped_early": result.stopped_early, "best_val_macro_f1": result.best_score, "members": runs,
+        "device": str(result.device),
         "n_train": len(adapter.dataset("train")), "n_val": len(adapter.dataset("val")),
         "n_test": report["n_samples"]}, "world_size": result.world_size, "study": study.to_dict(where=False),
         "data": [str(p) for p in _data_paths(study)],

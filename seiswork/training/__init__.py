@@ -3,6 +3,7 @@
 Modules, each the home of one concern:
 
 - :mod:`~seiswork.training.loop`: :func:`fit` (orchestration) and :class:`FitResult`.
+- :mod:`~seiswork.training.members`: :func:`fit_members`, an ensemble of models trained from their own seeds.
 - :mod:`~seiswork.training.epoch`: one epoch (seeds, optimisation steps, validation, history record).
 - :mod:`~seiswork.training.state`: :class:`RunState`: history, best epoch, patience, early stop, resume.
 - :mod:`~seiswork.training.checkpoints`: the checkpoint format, :func:`load_checkpoint`, :func:`load_model`.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from seiswork.training.checkpoints import BEST, CHECKPOINT_FORMAT, HISTORY, LAST, load_checkpoint, load_model
 from seiswork.training.evaluation import evaluate, predict
 from seiswork.training.loop import FitResult, fit
+from seiswork.training.members import fit_members
 from seiswork.training.metrics import HISTORY_COLUMNS, compute_class_weights
 from seiswork.training.report import report_to_json, save_metrics
 from seiswork.training.runtime import cpu_threads, get_device, retain_freed_memory
@@ -38,6 +40,7 @@ __all__ = [
     "cpu_threads",
     "evaluate",
     "fit",
+    "fit_members",
     "get_device",
     "load_checkpoint",
     "load_model",

@@ -29,6 +29,7 @@ class FitSettings:
     amp: bool
     num_workers: int
     eval_batch_size: int
+    ema: float | None = None
 
     @classmethod
     def check(cls, model: Any, train_transform: Any, eval_transform: Any, resume: bool, checkpoint_dir: Any,
@@ -56,14 +57,19 @@ class FitSettings:
         for name, t in (("train_transform", train_transform), ("eval_transform", eval_transform)):
             if t is not None and not callable(t):
                 raise TypeError(f"{name} must be callable (an nn.Module pipeline) or None, got {type(t).__name__}")
+        ema = args.get("ema")
+        if ema is not None:
+            if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0.0 < float(ema) <= 1.0:
+                raise ValueError(f"ema must be a number in (0, 1] (the newest epoch's weight) or None, got {ema!r}")
+            ema = None if float(ema) == 1.0 else float(ema)  # 1: the newest weights alone, i.e. no average
         if resume and checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir (the folder holding last.pt)")
         return cls(epochs, batch_size, lr, seed, patience, min_delta, weight_decay, grad_clip, scheduler,
-                   bool(args["amp"]), num_workers, eval_batch_size)
+                   bool(args["amp"]), num_workers, eval_batch_size, ema)
 
     def checkpoint_args(self, class_weights: np.ndarray | None) -> dict[str, Any]:
         """The arguments a checkpoint records (a resume with other values warns)."""
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed,
                 "patience": self.patience, "min_delta": self.min_delta, "weight_decay": self.weight_decay,
-                "grad_clip": self.grad_clip, "scheduler": self.scheduler, "amp": self.amp,
+                "grad_clip": self.grad_clip, "scheduler": self.scheduler, "amp": self.amp, "ema": self.ema,
                 "class_weights": None if class_weights is None else class_weights.tolist()}

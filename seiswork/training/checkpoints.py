@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seiswork.models import MODELS
+from seiswork.models import MODELS, EnsembleModel
 from seiswork.paths import atomic_path, atomic_write
 from seiswork.training.state import RunState
 
@@ -130,7 +130,7 @@ def load_model(checkpoint: str | Path | dict[str, Any]) -> nn.Module:
 
     A dict is used as it is: a checkpoint read already, or any dict with :func:`model_entries`."""
     ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
-    by_name = {cls.__name__: cls for cls in MODELS.values()}
+    by_name = {cls.__name__: cls for cls in (*MODELS.values(), EnsembleModel)}
     name = ckpt.get("model_class")
     if name not in by_name:
         raise ValueError(

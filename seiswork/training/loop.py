@@ -69,12 +69,25 @@ class FitResult:
     stopped_early: bool
     classes: list[str] = field(default_factory=list)
     world_size: int = 1
+    members: list["FitResult"] = field(default_factory=list)
 
     def __repr__(self) -> str:
+        runs = f"members={len(self.members)}, " if self.members else f"epochs_run={len(self.history)}, "
         return (
-            f"FitResult(epochs_run={len(self.history)}, best_epoch={self.best_epoch}, "
+            f"FitResult({runs}best_epoch={self.best_epoch}, "
             f"best_val_macro_f1={self.best_score:.4f}, stopped_early={self.stopped_early}, "
             f"device={self.device}, best_checkpoint={self.best_checkpoint})")
+
+    def describe(self, patience: int | None = None) -> str:
+        """One sentence on how training ended: which epoch was kept, of how many, whether it stopped early."""
+        if self.members:
+            kept = ", ".join(f"{m.best_epoch} of {len(m.history)}" for m in self.members)
+            return (f"an ensemble of {len(self.members)} models averaging their probabilities; each member kept "
+                    f"its epoch of best validation macro F1 (epochs kept of run: {kept}); the ensemble's "
+                    f"validation macro F1 is {self.best_score:.3f}")
+        why = f" ({patience} epochs without gain)" if patience else ""
+        return (f"the model of epoch {self.best_epoch} (best validation macro F1) of {len(self.history)} epochs run"
+                + (f"; training stopped early{why}" if self.stopped_early else ""))
 
 
 def fit(
@@ -95,6 +108,7 @@ def fit(
     weight_decay: float = defaults.WEIGHT_DECAY,
     grad_clip: float | None = 1.0,
     scheduler: str | None = None,
+    ema: float | None = defaults.EMA,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -126,6 +140,11 @@ def fit(
         grad_clip: clip the gradient norm to this value (None: no clipping); LSTMs occasionally spike.
         scheduler: None, ``"plateau"`` (halve lr when val macro F1 stalls for ``max(1, patience // 2)`` epochs)
             or ``"cosine"`` (cosine decay over ``epochs``).
+        ema: the weights validated, selected, checkpointed and returned are an exponential moving average over
+            epochs of the trained weights, the newest epoch weighing ``ema`` (default
+            :data:`seiswork.defaults.EMA`); training goes on from the trained weights. None (or 1): no average,
+            the trained weights of the best epoch. The history's ``train_*`` columns are the trained weights',
+            its ``val_*`` columns the average's.
         checkpoint_dir: where ``best.pt`` (best val macro F1), ``last.pt`` and ``history.csv`` (every epoch) are written
             atomically (by rank 0 alone across processes). None: a fresh temporary folder
             (``tempfile.mkdtemp(prefix="seiswork-fit-")``, left in place for the caller, its path in
@@ -148,7 +167,7 @@ def fit(
     settings = FitSettings.check(
         model, train_transform, eval_transform, resume, checkpoint_dir, epochs=epochs, batch_size=batch_size, lr=lr,
         seed=seed, weight_decay=weight_decay, min_delta=min_delta, num_workers=num_workers, patience=patience,
-        grad_clip=grad_clip, scheduler=scheduler, eval_batch_size=eval_batch_size, amp=amp)
+        grad_clip=grad_clip, scheduler=scheduler, eval_batch_size=eval_batch_size, amp=amp, ema=ema)
 
     import sklearn.metrics  # noqa: F401  (its first import takes seconds: not inside epoch 1's clock)
 
