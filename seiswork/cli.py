@@ -90,16 +90,20 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     # under torchrun every process must pick the same folder: the launch's id, not each process's clock
     launch = os.environ.get("TORCHELASTIC_RUN_ID")
     out = args.out or Path("runs") / (f"train-{launch}" if launch else f"train-{datetime.now():%Y%m%d-%H%M%S}")
+    from seiswork.training.members import first_last_checkpoint
+
+    last = first_last_checkpoint(out, study.members)
     if int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) > 0 and not args.overwrite:
         # torchrun --max-restarts started this launch again after a failure: continue from the last epoch saved
-        args.resume = (out / "last.pt").exists()
+        args.resume = last.exists()
         args.overwrite = not args.resume
-    existing = [name for name in ("best.pt", "last.pt") if (out / name).exists()]
+    existing = [str(p.relative_to(out)) for p in (out / "best.pt", out / "last.pt", last) if p.exists()]
     if existing and not (args.resume or args.overwrite):
-        parser.error(f"--out {out} already holds {', '.join(existing)}: pass --resume to continue that run, "
-                     "--overwrite to start afresh, or choose another --out")
-    if args.resume and not (out / "last.pt").exists():
-        parser.error(f"--resume: {out} holds no last.pt to continue from; leave out --resume to start a new run")
+        parser.error(f"--out {out} already holds {', '.join(sorted(set(existing)))}: pass --resume to continue that "
+                     "run, --overwrite to start afresh, or choose another --out")
+    if args.resume and not last.exists():
+        parser.error(f"--resume: {out} holds no {last.relative_to(out)} to continue from (for --members "
+                     f"{study.members}); leave out --resume to start a new run")
     try:
         report = run_training(study, out, resume=args.resume, overwrite=args.overwrite,
                               progress=False if args.quiet else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,22 @@ import pandas as pd
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def temporary_files_inside_pytests_tree(tmp_path_factory):
+    """``fit`` without a ``checkpoint_dir`` leaves its run folder for the caller (``seiswork-fit-*``): the suite's
+    go to pytest's own temporary tree, which keeps the last three sessions, instead of piling up in /tmp (also for
+    the notebook kernels and Dask workers the tests start, through ``TMPDIR``)."""
+    folder = str(tmp_path_factory.mktemp("tempfile"))
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = folder, folder
+    yield
+    tempfile.tempdir = saved[0]
+    if saved[1] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[1]
 
 
 @pytest.fixture
@@ -58,10 +76,20 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+_NBVAL_RUN_DIR: list[str] = []
+
+
 def pytest_configure(config):
     # Notebooks checked by nbval share one run folder outside the project (01 writes, 02-05 read),
     # and their kernels inherit this environment.
-    import os
-    import tempfile
+    if "SEISWORK_RUN_DIR" not in os.environ:
+        os.environ["SEISWORK_RUN_DIR"] = tempfile.mkdtemp(prefix="seiswork-nbval-")
+        _NBVAL_RUN_DIR.append(os.environ["SEISWORK_RUN_DIR"])
 
-    os.environ.setdefault("SEISWORK_RUN_DIR", tempfile.mkdtemp(prefix="seiswork-nbval-"))
+
+def pytest_unconfigure(config):
+    import shutil
+
+    for folder in _NBVAL_RUN_DIR:  # ours alone, never a folder the caller named
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("SEISWORK_RUN_DIR", None)

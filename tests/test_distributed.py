@@ -154,7 +154,10 @@ def test_fit_and_predict_over_two_processes(tmp_path):
     pd.testing.assert_frame_equal(no_seconds(a["history"]), no_seconds(b["history"]))
     for k in a["weights"]:
         torch.testing.assert_close(a["weights"][k], b["weights"][k], rtol=0, atol=0)
-    assert a["history"]["val_accuracy"].max() > 0.9  # it learns
+    # it learns: three steps an epoch, and validation sees the weights' average over epochs (fit's ema), which
+    # lags the trained weights in a 3-epoch run
+    assert a["history"]["val_loss"].is_monotonic_decreasing and a["history"]["train_loss"].is_monotonic_decreasing
+    assert a["history"]["val_accuracy"].iloc[-1] > a["history"]["val_accuracy"].iloc[0] + 0.2
     # a run resumed from last.pt ends exactly like the uninterrupted one; rank 0 wrote the history
     pd.testing.assert_frame_equal(no_seconds(a["resumed"]), no_seconds(a["history"]))
     written = pd.read_csv(tmp_path / "resumed" / "history.csv")
@@ -194,22 +197,25 @@ def test_torchrun_train_command_on_two_processes(tmp_path):
     from seiswork import synthetic
 
     data = synthetic.write_default(tmp_path / "events.pkl", n_events=120, seed=3)
-    common = ["--data", str(data), "--hidden", "8"]
+    common = ["--data", str(data), "--hidden", "8", "--members", "2"]
     out = tmp_path / "ddp"
-    # an interrupted run (2 of 3 epochs), continued from its last.pt
+    # an interrupted run of an ensemble (2 of 3 epochs of each member), continued from the members' last.pt
     _train([*common, "--epochs", "2", "--batch-size", "16", "--out", str(out)], processes=2)
     first = pd.read_csv(out / "history.csv")
-    assert len(first) == 2
+    assert first["member"].tolist() == [0, 0, 1, 1]
     done = _train([*common, "--epochs", "3", "--batch-size", "16", "--out", str(out), "--resume"], processes=2)
     assert done.stdout.count("test (") == 1  # rank 0 alone reports
     history = pd.read_csv(out / "history.csv")
-    assert history["epoch"].tolist() == [1, 2, 3]
-    pd.testing.assert_frame_equal(no_seconds(history.iloc[:2]), no_seconds(first))  # continued, not restarted
+    assert history["epoch"].tolist() == [1, 2, 3, 1, 2, 3] and history["member"].tolist() == [0, 0, 0, 1, 1, 1]
+    for m in (0, 1):  # continued, not restarted
+        pd.testing.assert_frame_equal(no_seconds(history[history.member == m].iloc[:2].reset_index(drop=True)),
+                                      no_seconds(first[first.member == m].reset_index(drop=True)))
     # one set of artifacts, no leftovers of atomic writes
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["best.pt", "history.csv", "last.pt",
-                                                                     "metrics.json", "model.seiswork"]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["best.pt", "history.csv", "metrics.json",
+                                                                     "model.seiswork"]
+    assert sorted(p.name for p in (out / "member-1").iterdir()) == ["best.pt", "history.csv", "last.pt"]
     ddp = json.loads((out / "metrics.json").read_text())
-    assert ddp["world_size"] == 2 and ddp["training"]["epochs_run"] == 3
+    assert ddp["world_size"] == 2 and ddp["training"]["epochs_run"] == 3 and len(ddp["training"]["members"]) == 2
     # the same seed and global batch size (2 x 16) in one process
     single = tmp_path / "single"
     _train([*common, "--epochs", "3", "--batch-size", "32", "--out", str(single)])
@@ -228,7 +234,7 @@ def test_torchrun_on_lazy_data_streams_it_once(tmp_path):
     data = convert(synthetic.write_default(tmp_path / "events.pkl", n_events=80, seed=4), tmp_path / "events.npz")
     out = tmp_path / "ddp"
     _train(["--data", str(data), "--hidden", "8", "--epochs", "1", "--batch-size", "16", "--lazy", "true",
-            "--out", str(out)], processes=2)
+            "--members", "1", "--out", str(out)], processes=2)
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["best.pt", "history.csv", "last.pt",
                                                                      "metrics.json", "model.seiswork",
                                                                      "preprocessed.npz"]

@@ -23,17 +23,24 @@ from torch import nn
 from seiswork.models import EnsembleModel
 from seiswork.paths import atomic_write
 from seiswork.training import distributed
-from seiswork.training.checkpoints import BEST, CHECKPOINT_FORMAT, HISTORY, CheckpointDir, model_entries, save_checkpoint
+from seiswork.training.checkpoints import BEST, CHECKPOINT_FORMAT, HISTORY, LAST, CheckpointDir, model_entries, save_checkpoint
 from seiswork.training.evaluation import predict
 from seiswork.training.loop import FitResult, fit
 from seiswork.training.metrics import epoch_metrics
 
-__all__ = ["fit_members", "member_seed"]
+__all__ = ["fit_members", "member_seed", "first_last_checkpoint"]
 
 
 def member_seed(seed: int, member: int) -> int:
     """Member ``member``'s seed (initial weights, shuffling, augmentation, dropout); member 0 keeps ``seed``."""
     return seed + 1000 * member
+
+
+def first_last_checkpoint(checkpoint_dir: str | Path, members: int) -> Path:
+    """The ``last.pt`` that says a run of ``members`` members in ``checkpoint_dir`` can be resumed: its own with
+    one member, the first member's with more."""
+    folder = Path(checkpoint_dir)
+    return folder / LAST if members == 1 else folder / "member-0" / LAST
 
 
 def _copy(model: nn.Module, seed: int) -> nn.Module:
