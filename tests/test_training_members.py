@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seiswork.models import EnsembleModel, LSTMModel
-from seiswork.training import BEST, fit_members, load_checkpoint, load_model
+from seiswork.training import BEST, LAST, fit_members, load_checkpoint, load_model
 from seiswork.training.members import member_seed
 from tests.training_standins import (  # noqa: F401  (data: a fixture)
     RandomGain,
@@ -84,3 +84,12 @@ def test_members_resume_and_refuse_to_overwrite_by_accident(data, tmp_path):
     pd.testing.assert_frame_equal(no_seconds(first.history), no_seconds(again.history))
     with pytest.raises(ValueError, match="members must be"):
         members(train, val, tmp_path / "x", k=0)
+
+
+def test_starting_afresh_with_fewer_members_drops_the_earlier_members(data, tmp_path):
+    train, val = data
+    members(train, val, tmp_path, k=3)
+    members(train, val, tmp_path, k=2, overwrite=True)
+    assert sorted(p.name for p in tmp_path.glob("member-*")) == ["member-0", "member-1"]
+    members(train, val, tmp_path, k=1, overwrite=True)
+    assert not list(tmp_path.glob("member-*")) and (tmp_path / LAST).exists()

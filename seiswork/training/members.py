@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shutil
+
 import pandas as pd
 import torch
 from torch import nn
@@ -23,7 +25,8 @@ from torch import nn
 from seiswork.models import EnsembleModel
 from seiswork.paths import atomic_write
 from seiswork.training import distributed
-from seiswork.training.checkpoints import BEST, CHECKPOINT_FORMAT, HISTORY, LAST, CheckpointDir, model_entries, save_checkpoint
+from seiswork.training.checkpoints import (BEST, CHECKPOINT_FORMAT, HISTORY, LAST, CheckpointDir, model_entries,
+                                          save_checkpoint)
 from seiswork.training.evaluation import predict
 from seiswork.training.loop import FitResult, fit
 from seiswork.training.metrics import epoch_metrics
@@ -41,6 +44,15 @@ def first_last_checkpoint(checkpoint_dir: str | Path, members: int) -> Path:
     one member, the first member's with more."""
     folder = Path(checkpoint_dir)
     return folder / LAST if members == 1 else folder / "member-0" / LAST
+
+
+def _drop_members(folder: Path, keep: int) -> None:
+    """Delete the member folders ``member-<k>`` of an earlier run with ``k >= keep`` (starting afresh over it with
+    fewer members): none can then be mistaken for part of this run."""
+    for path in folder.glob("member-*"):
+        number = path.name.removeprefix("member-")
+        if path.is_dir() and number.isdigit() and int(number) >= keep:
+            shutil.rmtree(path)
 
 
 def _copy(model: nn.Module, seed: int) -> nn.Module:
@@ -69,6 +81,8 @@ def fit_members(model: nn.Module, train: Any, val: Any, *, members: int, checkpo
     if isinstance(members, bool) or not isinstance(members, int) or members < 1:
         raise ValueError(f"members must be a whole number >= 1, got {members!r}")
     folder = Path(checkpoint_dir)
+    if overwrite and not resume and distributed.is_main():
+        _drop_members(folder, keep=members if members > 1 else 0)
     if members == 1:
         return fit(model, train, val, seed=seed, checkpoint_dir=folder, resume=resume, overwrite=overwrite,
                    progress=progress, **fit_args)
@@ -88,7 +102,8 @@ def fit_members(model: nn.Module, train: Any, val: Any, *, members: int, checkpo
     logits, labels = predict(ensemble, val, transform=fit_args.get("eval_transform"), device=device)
     history = pd.concat([r.history.assign(member=k) for k, r in enumerate(results)], ignore_index=True)
     if distributed.is_main():
-        save_checkpoint(folder / BEST, {"format": CHECKPOINT_FORMAT, **model_entries(ensemble), "classes": results[0].classes,
+        save_checkpoint(folder / BEST, {"format": CHECKPOINT_FORMAT, **model_entries(ensemble),
+                                        "classes": results[0].classes,
                                         "members": [f"member-{k}" for k in range(members)]})
         with atomic_write(folder / HISTORY, "w") as f:
             history.to_csv(f, index=False)
