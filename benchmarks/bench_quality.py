@@ -70,18 +70,20 @@ def folds(y: np.ndarray, ids: np.ndarray, k: int, seed: int = 0):
         yield train[fit_part], train[val_part], test
 
 
-def scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float]:
-    return balanced_accuracy_score(y_true, y_pred), f1_score(y_true, y_pred, average="macro")
+def scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Balanced accuracy, macro F1 and the predictions themselves."""
+    return balanced_accuracy_score(y_true, y_pred), f1_score(y_true, y_pred, average="macro"), y_pred
 
 
-def run_baseline(kind: str, x, y, parts, rate: float, seed: int) -> tuple[float, float]:
+def run_baseline(kind: str, x, y, parts, rate: float, seed: int) -> tuple[float, float, np.ndarray]:
     train, val, test = parts
     fitted = np.concatenate([train, val])  # no early stopping: the validation part is training data here
     model = make_baseline(kind, rate, seed=seed).fit(x[fitted], y[fitted])
     return scores(y[test], model.predict(x[test]))
 
 
-def run_net(name: str, representation: str, x, y, classes, parts, rate: float, seed: int, args) -> tuple[float, float]:
+def run_net(name: str, representation: str, x, y, classes, parts, rate: float, seed: int,
+            args) -> tuple[float, float, np.ndarray]:
     train, val, test = parts
     train_t, eval_t = default_pipelines(seed=seed, representation=representation, sampling_rate=rate)
     features = eval_t(torch.from_numpy(x[:1])).shape[-1]
@@ -95,24 +97,32 @@ def run_net(name: str, representation: str, x, y, classes, parts, rate: float, s
                              seed=seed, patience=args.patience, ema=args.ema, progress=False, checkpoint_dir=tmp,
                              device=args.device)
         report = seiswork.evaluate(result.model, ds["test"], eval_t, device=args.device, classes=classes)
-    return report["balanced_accuracy"], report["macro_f1"]
+    return report["balanced_accuracy"], report["macro_f1"], report["predictions"]
 
 
 def bench(label: str, x, y, ids, classes, rate: float, k: int, args) -> list[tuple]:
     methods = [(b, None) for b in BASELINES if "baseline" in args.methods]
     methods += [n for n in NETS if f"{n[0]}:{n[1]}" in args.methods or n[0] in args.methods]
     results = {m: [] for m in methods}
+    always_wrong = np.ones(len(y), dtype=bool)  # events every method and run gets wrong
     for f, parts in enumerate(folds(y, ids, k)):
+        test = parts[2]
         for m in methods:
             t0 = time.perf_counter()
             if m[1] is None:
-                ba, f1 = run_baseline(m[0], x, y, parts, rate, seed=f)
+                runs = [run_baseline(m[0], x, y, parts, rate, seed=f)]
             else:  # the mean over --seeds runs (weights, augmentation, shuffling): one run moves by points
-                ba, f1 = np.mean([run_net(m[0], m[1], x, y, classes, parts, rate, seed=f + 100 * s, args=args)
-                                  for s in range(args.seeds)], axis=0)
+                runs = [run_net(m[0], m[1], x, y, classes, parts, rate, seed=f + 100 * s, args=args)
+                        for s in range(args.seeds)]
+            ba, f1 = np.mean([r[:2] for r in runs], axis=0)
+            for r in runs:
+                always_wrong[test] &= r[2] != y[test]
             results[m].append((ba, f1, (time.perf_counter() - t0) / (1 if m[1] is None else args.seeds)))
             print(f"  {label} fold {f}: {m[0]:<15} {m[1] or 'physics features':<17} balanced accuracy {ba:.3f}  "
                   f"macro F1 {f1:.3f}  {results[m][-1][2]:.1f} s", flush=True)
+    wrong = np.flatnonzero(always_wrong)
+    print(f"{label}: {len(wrong)} events every method got wrong (row, true class, event id): "
+          + ", ".join(f"{i} {classes[y[i]]} {ids[i]}" for i in wrong[:30]) + (" ..." if len(wrong) > 30 else ""))
     return [(label, m, np.array(r)) for m, r in results.items()]
 
 
