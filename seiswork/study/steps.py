@@ -220,8 +220,8 @@ def model_dir(study: Study) -> Path:
 
 
 def fit_arguments(study: Study) -> dict[str, Any]:
-    """The study's training settings as ``fit`` / ``fit_members`` arguments (one place: notebooks, commands and
-    cross-validation train alike)."""
+    """The study's training settings as :func:`seiswork.training.fit_members` arguments (one place: notebooks,
+    commands and cross-validation train alike)."""
     return {"members": study.members, "epochs": study.epochs, "batch_size": study.batch_size, "lr": study.lr,
             "weight_decay": study.weight_decay, "patience": study.patience or None, "ema": study.ema,
             "class_weights": study.class_weights, "amp": study.amp, "device": study.device, "seed": study.seed}
