@@ -97,10 +97,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         # torchrun --max-restarts started this launch again after a failure: continue from the last epoch saved
         args.resume = last.exists()
         args.overwrite = not args.resume
-    existing = [str(p.relative_to(out)) for p in (out / "best.pt", out / "last.pt", last) if p.exists()]
+    existing = sorted(str(p.relative_to(out)) for p in {out / "best.pt", out / "last.pt", last} if p.exists())
     if existing and not (args.resume or args.overwrite):
-        parser.error(f"--out {out} already holds {', '.join(sorted(set(existing)))}: pass --resume to continue that "
-                     "run, --overwrite to start afresh, or choose another --out")
+        parser.error(f"--out {out} already holds {', '.join(existing)}: pass --resume to continue that run, "
+                     "--overwrite to start afresh, or choose another --out")
     if args.resume and not last.exists():
         parser.error(f"--resume: {out} holds no {last.relative_to(out)} to continue from (for --members "
                      f"{study.members}); leave out --resume to start a new run")

@@ -93,3 +93,14 @@ def test_starting_afresh_with_fewer_members_drops_the_earlier_members(data, tmp_
     assert sorted(p.name for p in tmp_path.glob("member-*")) == ["member-0", "member-1"]
     members(train, val, tmp_path, k=1, overwrite=True)
     assert not list(tmp_path.glob("member-*")) and (tmp_path / LAST).exists()
+
+
+def test_members_of_an_unregistered_model_are_refused_before_any_training(data, tmp_path):
+    class Custom(LSTMModel):  # a .config, but no registry entry to rebuild the copies from
+        pass
+
+    train, val = data
+    with pytest.raises(ValueError, match="Custom is not a registered seiswork model"):
+        fit_members(Custom(channels=3, classes=2, hidden=8, layers=1), train, val, members=2,
+                    checkpoint_dir=tmp_path, epochs=1, progress=False, device="cpu")
+    assert not list(tmp_path.iterdir())

@@ -16,7 +16,7 @@ Modules:
 - :mod:`~seiswork.models.stacked`: :class:`StackedLSTM` (chrono initialisation, locked dropout) and its CPU
   shards (``shard_sizes``, ``MIN_SHARD``, ``MAX_TRAIN_SHARD``, ``MAX_EVAL_SHARD``).
 - :mod:`~seiswork.models.lstm`: :class:`LSTMModel`; :mod:`~seiswork.models.attention`: :class:`LSTMAttentionModel`.
-- :mod:`~seiswork.models.registry`: ``MODELS``, :func:`build_model`, :func:`model_summary`.
+- :mod:`~seiswork.models.registry`: ``MODELS``, :func:`build_model`, :func:`model_name`, :func:`model_summary`.
 - :mod:`~seiswork.models.ensemble`: :class:`EnsembleModel`, the averaged probabilities of several trained models.
 """
 
@@ -26,7 +26,7 @@ from seiswork.models.attention import LSTMAttentionModel
 from seiswork.models.common import INPUT_NORMS, POOLINGS, InputNorm
 from seiswork.models.ensemble import EnsembleModel
 from seiswork.models.lstm import LSTMModel
-from seiswork.models.registry import MODELS, build_model, model_summary
+from seiswork.models.registry import MODELS, build_model, model_name, model_summary
 from seiswork.models.stacked import (
     MAX_EVAL_SHARD,
     MAX_TRAIN_SHARD,
@@ -46,6 +46,7 @@ __all__ = [
     "EnsembleModel",
     "MODELS",
     "build_model",
+    "model_name",
     "model_summary",
     "chrono_init_",
     "StackedLSTM",

@@ -48,16 +48,16 @@ class EnsembleModel(ConfigMixin, nn.Module):
     @classmethod
     def of(cls, models: list[nn.Module]) -> "EnsembleModel":
         """The ensemble of trained models of one registered class and configuration (their weights copied)."""
-        from seiswork.models.registry import MODELS
+        from seiswork.models.registry import model_name
 
         if not models:
             raise ValueError("EnsembleModel.of: needs at least one model")
-        names = {name for name, c in MODELS.items() if type(models[0]) is c}
+        name = model_name(models[0])
         configs = {repr(getattr(m, "config", None)) for m in models}
-        if not names or len(configs) != 1 or any(type(m) is not type(models[0]) for m in models):
+        if len(configs) != 1 or any(type(m) is not type(models[0]) for m in models):
             raise ValueError("EnsembleModel.of: the members must be registered seiswork models of one class and "
                              f"configuration, got {[type(m).__name__ for m in models]}")
-        ensemble = cls(names.pop(), len(models), **models[0].config)
+        ensemble = cls(name, len(models), **models[0].config)
         for member, model in zip(ensemble.members, models):
             member.load_state_dict(model.state_dict())
         return ensemble.to(next(models[0].parameters()).device)

@@ -10,7 +10,7 @@ from torch import nn
 from seiswork.models.attention import LSTMAttentionModel
 from seiswork.models.lstm import LSTMModel
 
-__all__ = ["MODELS", "build_model", "model_summary"]
+__all__ = ["MODELS", "build_model", "model_name", "model_summary"]
 
 MODELS: dict[str, type[nn.Module]] = {"lstm": LSTMModel, "lstm_attention": LSTMAttentionModel}
 
@@ -29,6 +29,16 @@ def build_model(name: str, *, seed: int | None = None, **kwargs: Any) -> nn.Modu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MODELS[name](**kwargs)
+
+
+def model_name(model: nn.Module) -> str:
+    """The registered name of ``model``'s class (``"lstm"`` for an ``LSTMModel``): what :func:`build_model`
+    rebuilds it from, with its ``.config``."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a registered seiswork model ({', '.join(sorted(MODELS))}); "
+                     "register it in seiswork.models.MODELS")
 
 
 def model_summary(model: nn.Module, input_shape: tuple[int, ...] = (1, 257, 3), **kwargs: Any):

@@ -3,6 +3,7 @@ the command line and sweeps all call (:mod:`seiswork.study.steps`)."""
 
 from seiswork.study.config import Study, StudyError, parse_channels
 from seiswork.study.steps import (
+    fit_arguments,
     input_shape,
     known_sampling_rate,
     load_data,
@@ -20,6 +21,6 @@ from seiswork.study.steps import (
     use_lazy,
 )
 
-__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "use_lazy", "load_data", "prepare_data", "select_classes",
-           "known_sampling_rate", "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir",
-           "train_model", "test_model", "test_baselines", "run_training"]
+__all__ = ["Study", "StudyError", "parse_channels", "run_folder", "use_lazy", "load_data", "prepare_data",
+           "select_classes", "known_sampling_rate", "sampling_rate", "make_pipelines", "input_shape", "make_model",
+           "model_dir", "fit_arguments", "train_model", "test_model", "test_baselines", "run_training"]

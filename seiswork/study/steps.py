@@ -20,7 +20,8 @@ from seiswork.study import cache
 from seiswork.study.config import Study
 
 __all__ = ["run_folder", "use_lazy", "load_data", "prepare_data", "select_classes", "known_sampling_rate",
-           "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir", "train_model", "test_model", "test_baselines", "run_training"]
+           "sampling_rate", "make_pipelines", "input_shape", "make_model", "model_dir", "fit_arguments", "train_model",
+           "test_model", "test_baselines", "run_training"]
 
 PREPROCESSED, FINGERPRINT, AUGMENTATION = "preprocessed.npz", "preprocessed.json", "augmentation.json"
 

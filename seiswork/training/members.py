@@ -19,10 +19,9 @@ from typing import Any
 import shutil
 
 import pandas as pd
-import torch
 from torch import nn
 
-from seiswork.models import EnsembleModel
+from seiswork.models import EnsembleModel, build_model, model_name
 from seiswork.paths import atomic_write
 from seiswork.training import distributed
 from seiswork.training.checkpoints import (BEST, CHECKPOINT_FORMAT, HISTORY, LAST, CheckpointDir, model_entries,
@@ -55,19 +54,12 @@ def _drop_members(folder: Path, keep: int) -> None:
             shutil.rmtree(path)
 
 
-def _copy(model: nn.Module, seed: int) -> nn.Module:
-    """A fresh model of ``model``'s class and configuration, its initial weights drawn from ``seed``."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return type(model)(**model.config).to(next(model.parameters()).device)
-
-
 def fit_members(model: nn.Module, train: Any, val: Any, *, members: int, checkpoint_dir: str | Path,
                 seed: int = 0, resume: bool = False, overwrite: bool = False,
                 progress: bool | Callable[[dict[str, Any]], None] | None = None, **fit_args: Any) -> FitResult:
-    """Fit ``model`` and ``members - 1`` fresh copies of it (same class and ``.config``; the initial weights of
-    copy ``k`` drawn from :func:`member_seed`), each with ``fit(..., seed=member_seed(seed, k))`` and its own
-    early stopping on ``val``; return their ensemble.
+    """Fit ``model`` and ``members - 1`` fresh copies of it (``build_model`` of its registered name and
+    ``.config``; the initial weights of copy ``k`` drawn from :func:`member_seed`), each with
+    ``fit(..., seed=member_seed(seed, k))`` and its own early stopping on ``val``; return their ensemble.
 
     ``fit_args`` go to every member's :func:`~seiswork.training.fit` (``epochs``, ``batch_size``, transforms,
     ...). ``resume`` continues each member from its ``last.pt`` (a finished member trains no further), so an
@@ -86,13 +78,13 @@ def fit_members(model: nn.Module, train: Any, val: Any, *, members: int, checkpo
     if members == 1:
         return fit(model, train, val, seed=seed, checkpoint_dir=folder, resume=resume, overwrite=overwrite,
                    progress=progress, **fit_args)
-    if not isinstance(getattr(model, "config", None), dict):
-        raise TypeError(f"members > 1 needs a seiswork model (with .config) to copy, got {type(model).__name__}")
+    name = model_name(model)  # the copies are built from the registry, before any member trains
     if distributed.is_main() and not resume:  # a single model's best.pt/last.pt here is not one of ours
         CheckpointDir(folder).start(resume=False, overwrite=overwrite)
     results = []
     for k in range(members):
-        net = model if k == 0 else _copy(model, member_seed(seed, k))
+        net = model if k == 0 else build_model(name, seed=member_seed(seed, k), **model.config).to(
+            next(model.parameters()).device)
         if progress is None or progress is True:
             print(f"member {k + 1} of {members}", flush=True)
         results.append(fit(net, train, val, seed=member_seed(seed, k), checkpoint_dir=folder / f"member-{k}",
