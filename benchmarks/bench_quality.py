@@ -10,7 +10,8 @@ over ``--seeds`` runs) and the seconds per fold and run (fit + test).
 Methods: the logistic and random-forest baselines (:func:`seiswork.baseline.make_baseline`), ``LSTMModel`` and
 ``LSTMAttentionModel`` on the seed spectrum (``FFTTransform(512)``, read along frequency) and on the log
 spectrogram (``SpectrogramTransform``, read along time, default window and hop for the sampling rate), each with
-the default augmentation, the input normalisation of ``seiswork.transforms.INPUT_NORM`` and the notebooks'
+the default augmentation, the model inputs of ``seiswork.transforms.model_inputs`` (input normalisation; the
+input summary for the spectrogram, ``--no-summary`` to leave it out) and the notebooks'
 training settings (``seiswork.defaults``: up to 60 epochs, patience 15, batch 32, lr 2e-3, hidden 64, 2 layers,
 weights averaged over epochs (``ema`` 0.5) and an ensemble of 3 members; ``--members 1 --ema 1`` gives the single
 networks the README's older rows measured).
@@ -37,7 +38,7 @@ from seiswork import defaults
 from seiswork.baseline import make_baseline
 from seiswork.models import MODELS
 from seiswork.training import fit_members
-from seiswork.transforms import INPUT_NORM, default_pipelines
+from seiswork.transforms import default_pipelines, model_inputs
 
 PHASENET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "phasenet_eq_vs_noise" / \
     "phasenet_eq_vs_noise.pkl"
@@ -87,8 +88,10 @@ def run_net(name: str, representation: str, x, y, classes, parts, rate: float, s
     train, val, test = parts
     train_t, eval_t = default_pipelines(seed=seed, representation=representation, sampling_rate=rate)
     features = eval_t(torch.from_numpy(x[:1])).shape[-1]
+    inputs = model_inputs(representation)
+    inputs["summary"] = inputs["summary"] and args.summary
     model = seiswork.build_model(name, seed=seed, channels=features, classes=len(classes), hidden=args.hidden,
-                                 layers=args.layers, input_norm=INPUT_NORM[representation])
+                                 layers=args.layers, **inputs)
     ds = {k: seiswork.WaveformDataset(x[rows], y[rows], classes=classes) for k, rows in
           (("train", train), ("val", val), ("test", test))}
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="networks averaged per run (an ensemble; the notebooks' default)")
     p.add_argument("--ema", type=float, default=defaults.EMA,
                    help="weight of the newest epoch in the kept average of weights (1: none)")
+    p.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
+                   help="the input summary where the representation has it (seiswork.transforms.model_inputs)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--hidden", type=int, default=64)

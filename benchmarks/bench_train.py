@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from seiswork.models import LSTMModel, build_model  # noqa: E402
 from seiswork.data.adapter import WaveformDataAdapter  # noqa: E402
-from seiswork.transforms import INPUT_NORM, default_pipelines  # noqa: E402
+from seiswork.transforms import default_pipelines, model_inputs  # noqa: E402
 from seiswork.training import cpu_threads, evaluate, fit  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "data" / "phasenet_eq_vs_noise" / "phasenet_eq_vs_noise.pkl"
@@ -386,8 +386,7 @@ def spectrogram_section(args) -> None:
         for rep in ("spectrum", "spectrogram"):
             train_t, eval_t = default_pipelines(FFT_SIZE, seed=0, representation=rep, sampling_rate=100.0)
             shape = tuple(eval_t(torch.from_numpy(tr.x[:1])).shape[1:])
-            model = build_model(name, seed=0, channels=shape[1], classes=len(adapter.classes),
-                                input_norm=INPUT_NORM[rep])
+            model = build_model(name, seed=0, channels=shape[1], classes=len(adapter.classes), **model_inputs(rep))
             res = fit(model, tr, va, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       train_transform=train_t, eval_transform=eval_t, seed=0, patience=None, amp=amp,
                       progress=False, device=args.device)

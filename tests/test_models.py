@@ -8,6 +8,7 @@ import torch
 from seiswork.models import (
     INPUT_NORMS,
     MODELS,
+    InputSummary,
     LSTMAttentionModel,
     LSTMModel,
     build_model,
@@ -47,8 +48,9 @@ def test_batch_of_one_and_varied_length(name):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("input_norm", INPUT_NORMS)
-def test_backward_gives_finite_gradients_for_all_parameters(name, input_norm):
-    model = tiny(name, input_norm=input_norm).train()
+@pytest.mark.parametrize("summary", [False, True])
+def test_backward_gives_finite_gradients_for_all_parameters(name, input_norm, summary):
+    model = tiny(name, input_norm=input_norm, summary=summary).train()
     x = torch.rand(4, 21, 3) * 50
     loss = torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 0, 1]))
     loss.backward()
@@ -142,9 +144,48 @@ def test_config_keeps_constructor_arguments(name):
     assert "hidden=8" in repr(model)
 
 
+def test_input_summary_is_the_mean_and_peak_of_each_feature_over_the_sequence():
+    summary = InputSummary(channels=2, hidden=4, dropout=0.5).eval()
+    with torch.no_grad():
+        summary.project.weight.copy_(torch.eye(4))
+        summary.project.bias.zero_()
+    x = torch.tensor([[[1.0, -4.0], [3.0, -2.0], [2.0, -6.0]]])  # (batch 1, 3 steps, 2 features)
+    # mean over steps (2, -4), then the peak (3, -2); the ReLU zeroes the negative ones
+    torch.testing.assert_close(summary(x), torch.tensor([[2.0, 0.0, 3.0, 0.0]]))
+    summary.train()  # dropout acts on those four values while training only
+    torch.manual_seed(0)
+    dropped = [summary(x) for _ in range(20)]
+    assert any(not torch.equal(d, dropped[0]) for d in dropped)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_save_load_gives_identical_outputs(name, tmp_path):
-    model = tiny(name)
+def test_summary_joins_the_head_and_is_off_in_the_seed_models(name):
+    seed_model = tiny(name)
+    assert seed_model.summary is None and "summary" not in seed_model.config
+    assert not any(k.startswith("summary.") for k in seed_model.state_dict())
+    model = tiny(name, summary=True).eval()
+    assert model.config["summary"] is True and isinstance(model.summary, InputSummary)
+    assert model.summary.project.in_features == 2 * 3 and model.summary.project.out_features == TINY["hidden"]
+    # the peak of one early frame reaches the head through the summary: with the projection reading only that
+    # peak, the output moves for a spiked event and not for a silent one
+    silent = torch.zeros(1, 40, 3)
+    spiked = silent.clone()
+    spiked[0, 3, 0] = 5.0
+    with torch.no_grad():
+        model.summary.project.weight.zero_()
+        model.summary.project.bias.zero_()
+        before = model(spiked), model(silent)
+        model.summary.project.weight[:, 3] = 1.0  # the peak of feature 0
+        assert not torch.allclose(model(spiked), before[0])
+        torch.testing.assert_close(model(silent), before[1], rtol=0, atol=0)
+    with pytest.raises(TypeError, match="summary must be True or False"):
+        tiny(name, summary="yes")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("summary", [False, True])
+def test_save_load_gives_identical_outputs(name, summary, tmp_path):
+    model = tiny(name, summary=summary)
     # move BatchNorm running statistics away from their initial values first
     model.train()
     model(torch.rand(8, 15, 3) * 30)

@@ -11,7 +11,9 @@ import torch
 import seiswork
 from seiswork import LSTMAttentionModel, LSTMModel, SpectrogramTransform
 from seiswork.augment import AddNoise, Compose, RandomApply, TimeShift
-from seiswork.transforms import Pipeline, ToTensor, default_pipelines, pipeline_from_dict, pipeline_to_dict
+from seiswork.transforms import (
+    Pipeline, ToTensor, default_pipelines, model_inputs, pipeline_from_dict, pipeline_to_dict,
+)
 from seiswork.transforms.spectrogram import spectrogram_size
 
 RATE = 100.0
@@ -155,6 +157,20 @@ def test_default_pipelines_representations():
         default_pipelines(representation="wavelet")
     with pytest.raises(ValueError, match="sampling_rate"):
         default_pipelines(representation="spectrogram", band=(1, 20))
+
+
+def test_each_representation_builds_the_model_that_reads_it():
+    assert model_inputs("spectrum") == {"input_norm": "batch", "summary": False}  # the seed's model
+    assert model_inputs("spectrogram") == {"input_norm": "none", "summary": True}
+    with pytest.raises(ValueError, match="representation"):
+        model_inputs("wavelet")
+    # a study builds its model with them, whichever representation it names
+    for representation in ("spectrum", "spectrogram"):
+        for name in ("lstm", "lstm_attention"):
+            study = seiswork.Study(representation=representation, model=name)
+            model = seiswork.build_model(name, **study.model_kwargs(features=12, classes=3))
+            assert (model.summary is not None) == model_inputs(representation)["summary"]
+            assert model.input_norm.mode == model_inputs(representation)["input_norm"]
 
 
 @pytest.mark.parametrize("cls", [LSTMModel, LSTMAttentionModel])

@@ -23,7 +23,7 @@ Modules:
 from __future__ import annotations
 
 from seiswork.models.attention import LSTMAttentionModel
-from seiswork.models.common import INPUT_NORMS, POOLINGS, InputNorm
+from seiswork.models.common import INPUT_NORMS, POOLINGS, InputNorm, InputSummary
 from seiswork.models.ensemble import EnsembleModel
 from seiswork.models.lstm import LSTMModel
 from seiswork.models.registry import MODELS, build_model, model_name, model_summary
@@ -41,6 +41,7 @@ __all__ = [
     "INPUT_NORMS",
     "POOLINGS",
     "InputNorm",
+    "InputSummary",
     "LSTMModel",
     "LSTMAttentionModel",
     "EnsembleModel",

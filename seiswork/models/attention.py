@@ -23,14 +23,16 @@ class LSTMAttentionModel(SpectrumLSTM):
         LayerNorm(lstm + attention)    (B, T, H)  residual connection, then normalisation
         pool over T                    (B, H)     "attention": softmax(Linear(H -> 1)) weights;
                                                   "mean": plain average over steps
-        Linear(H -> H), GELU, Dropout  (B, H)
+        [+ InputSummary(x)]            (B, 2H)    with summary=True: mean and peak of each input feature
+        Linear(H | 2H -> H), GELU,     (B, H)
+            Dropout
         Linear(H -> K)                 (B, K)     logits
 
     The attention pooling weights of the last forward pass are kept in ``.last_pool_weights``
     ``(B, T)`` (which frequency bins the model looked at) when ``pooling="attention"``.
 
     Args:
-        channels, classes, hidden, layers, dropout, input_norm, max_steps: as for :class:`LSTMModel`.
+        channels, classes, hidden, layers, dropout, input_norm, max_steps, summary: as for :class:`LSTMModel`.
         heads: attention heads; ``hidden`` must be divisible by ``heads``.
         pooling: ``"attention"`` (default) or ``"mean"``.
         attention_dropout: dropout on the attention weights ``(B, heads, T, T)``, in [0, 1). Default 0: with it,
@@ -53,6 +55,7 @@ class LSTMAttentionModel(SpectrumLSTM):
         pooling: str = "attention",
         attention_dropout: float = 0.0,
         max_steps: int = MAX_STEPS,
+        summary: bool = False,
     ) -> None:
         hidden = check_int("hidden", hidden)
         heads = check_int("heads", heads)
@@ -64,13 +67,13 @@ class LSTMAttentionModel(SpectrumLSTM):
         own = {"heads": heads, "pooling": check_choice("pooling", pooling, POOLINGS),
                "attention_dropout": check_dropout(attention_dropout, "attention_dropout")}
         super().__init__(channels, classes, hidden, layers, dropout, input_norm, own,
-                         after=("pooling", "attention_dropout"), max_steps=max_steps)
+                         after=("pooling", "attention_dropout"), max_steps=max_steps, summary=summary)
         self.pooling = pooling
         self.attention = nn.MultiheadAttention(hidden, heads, dropout=attention_dropout, batch_first=True)
         self.norm = nn.LayerNorm(hidden)
         self.pool_score = nn.Linear(hidden, 1) if pooling == "attention" else None
         self.head = nn.Sequential(
-            nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, classes)
+            nn.Linear(self.features_size, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, classes)
         )
         self.last_pool_weights: torch.Tensor | None = None
 
@@ -87,5 +90,5 @@ class LSTMAttentionModel(SpectrumLSTM):
             pooled = torch.bmm(w.unsqueeze(1), h).squeeze(1)  # (B, H)
         else:
             pooled = h.mean(dim=1)
-        return self.head(pooled)
+        return self.head(self.features(pooled, x))
 

@@ -22,8 +22,9 @@ class LSTMModel(SpectrumLSTM):
              layers, locked       (gate biases chrono-initialised: see StackedLSTM)
              dropout between)
         h_n[-1]                   (B, H)     final hidden state of the last layer
-        Dropout(dropout)          (B, H)
-        Linear(H -> K)            (B, K)     logits
+        [+ InputSummary(x)]       (B, 2H)    with summary=True: mean and peak of each input feature over T
+        Dropout(dropout)          (B, H | 2H)
+        Linear(H | 2H -> K)       (B, K)     logits
 
     Args:
         channels: input features per step: 3 for the spectrum of Z, N, E (``FFTTransform``, read along
@@ -34,6 +35,9 @@ class LSTMModel(SpectrumLSTM):
         layers: stacked LSTM layers.
         dropout: in [0, 1); between LSTM layers (locked over time, when ``layers > 1``) and before the classifier.
         input_norm: one of ``INPUT_NORMS``; see :mod:`seiswork.models.common`.
+        summary: join the mean and peak of each input feature over the sequence to the final state
+            (:class:`~seiswork.models.common.InputSummary`); on for the spectrogram
+            (``seiswork.transforms.INPUT_SUMMARY``), off (the seed's model) by default.
         max_steps: the longest sequence the chrono initialisation plans for (:func:`chrono_init_`): the default
             suits the 257 bins of the default spectrum; pass the frame count for a spectrogram.
     """
@@ -48,10 +52,12 @@ class LSTMModel(SpectrumLSTM):
         dropout: float = 0.3,
         input_norm: str = "batch",
         max_steps: int = MAX_STEPS,
+        summary: bool = False,
     ) -> None:
-        super().__init__(channels, classes, hidden, layers, dropout, input_norm, max_steps=max_steps)
+        super().__init__(channels, classes, hidden, layers, dropout, input_norm, max_steps=max_steps,
+                         summary=summary)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(hidden, classes)
+        self.classifier = nn.Linear(self.features_size, classes)
 
     def wants_cores_for_shards(self, batch_size: int, grad: bool) -> bool:
         # outside the LSTM only a batch norm and a linear layer: a sharded step is faster with the cores given to
@@ -63,5 +69,5 @@ class LSTMModel(SpectrumLSTM):
         check_input(x, self.channels)
         x = self.input_norm(x)
         _, (h_n, _) = self.lstm(x)
-        return self.classifier(self.dropout(h_n[-1]))
+        return self.classifier(self.dropout(self.features(h_n[-1], x)))
 

@@ -237,10 +237,10 @@ class Study:
 
         from seiswork.models import MODELS
 
-        from seiswork.transforms import INPUT_NORM
+        from seiswork.transforms import model_inputs
 
         wanted = {"channels": features, "classes": classes, "hidden": self.hidden, "layers": self.layers,
-                  "heads": self.heads, "dropout": self.dropout, "input_norm": INPUT_NORM[self.representation]}
+                  "heads": self.heads, "dropout": self.dropout, **model_inputs(self.representation)}
         accepted = inspect.signature(MODELS[self.model]).parameters
         return {k: v for k, v in wanted.items() if k in accepted}
 

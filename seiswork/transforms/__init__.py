@@ -15,7 +15,9 @@ Layout: :mod:`~seiswork.transforms.spectrum` (``FFTTransform``, ``ToTensor``), :
 
 from __future__ import annotations
 
-from seiswork.transforms.defaults import INPUT_NORM, REPRESENTATIONS, default_augmentation, default_pipelines
+from seiswork.transforms.defaults import (
+    INPUT_NORM, INPUT_SUMMARY, REPRESENTATIONS, default_augmentation, default_pipelines, model_inputs,
+)
 from seiswork.transforms.pipeline import Pipeline, seed_pipeline
 from seiswork.transforms.serialise import (
     FORMAT,
@@ -42,6 +44,8 @@ __all__ = [
     "default_augmentation",
     "REPRESENTATIONS",
     "INPUT_NORM",
+    "INPUT_SUMMARY",
+    "model_inputs",
     "FORMAT",
     "VERSION",
 ]
