@@ -15,12 +15,12 @@ white noise of unit variance; other transforms, ``fft_size`` or ``log=True`` giv
   balanced accuracy on real recordings (``benchmarks/bench_quality.py``).
 
 Input summary (``summary=True``): the mean and the peak of every input feature over the sequence, through
-dropout, ``Linear(2C -> H)`` and a ReLU, join the recurrent features before the classifier (:class:`InputSummary`). For a
-spectrogram these are each band's mean and peak log power over the window: the band powers of the classical
-baseline, which the recurrent state alone loses on long windows where the event fills a small part (a 40 Hz,
-150-180 s, Z-only stand-in: 0.59 -> 0.81 cross-validated balanced accuracy, 3 averaged; README, "The number
-to beat"). ``seiswork.transforms.INPUT_SUMMARY`` turns it on for the spectrogram; off (the default) the models
-are the seed's.
+dropout, ``Linear(2C -> H)`` and a ReLU, join the recurrent features before the classifier
+(:class:`InputSummary`). For a spectrogram these are each band's mean and peak log power over the window: the
+band powers of the classical baseline, which the recurrent state alone loses on long windows where the event
+fills a small part (a 40 Hz, 150-180 s, Z-only stand-in: 0.59 -> 0.81 cross-validated balanced accuracy, 3
+averaged; README, "The number to beat"). ``seiswork.transforms.INPUT_SUMMARY`` turns it on for the spectrogram;
+off (the default) the models are the seed's.
 
 ``benchmarks/bench_train.py --norm-study`` compares them: compressing the peaks throws away contrast the
 classifier uses; the batch norm only rescales. A LayerNorm over the channel axis is not offered: with 3
@@ -39,8 +39,8 @@ from torch import nn
 from seiswork.checks import check_int
 from seiswork.models.stacked import StackedLSTM
 
-__all__ = ["INPUT_NORMS", "MAX_STEPS", "POOLINGS", "InputNorm", "InputSummary", "ConfigMixin", "SpectrumLSTM", "check_dropout",
-           "check_choice", "check_input"]
+__all__ = ["INPUT_NORMS", "MAX_STEPS", "POOLINGS", "InputNorm", "InputSummary", "ConfigMixin", "SpectrumLSTM",
+           "check_dropout", "check_choice", "check_input"]
 
 INPUT_NORMS = ("batch", "log_batch", "log", "none")
 # chrono initialisation range: the 257 frequency steps of the default spectrum (FFTTransform(512))
@@ -92,6 +92,7 @@ class InputNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}"
+
 
 class InputSummary(nn.Module):
     """``(batch, seq_len, channels) -> (batch, hidden)``: ``ReLU(Linear(2 * channels -> hidden))`` of the mean and

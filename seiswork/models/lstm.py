@@ -60,8 +60,8 @@ class LSTMModel(SpectrumLSTM):
         self.classifier = nn.Linear(self.features_size, classes)
 
     def wants_cores_for_shards(self, batch_size: int, grad: bool) -> bool:
-        # outside the LSTM only a batch norm and a linear layer: a sharded step is faster with the cores given to
-        # the shard workers than with torch's threads spinning beside them
+        # outside the LSTM only a batch norm and small linear layers (the summary's, the classifier): a sharded step
+        # is faster with the cores given to the shard workers than with torch's threads spinning beside them
         return self.lstm.sharded(batch_size, grad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

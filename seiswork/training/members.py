@@ -12,11 +12,10 @@ With one member it is ``fit`` itself: the same folder layout, result and numbers
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import shutil
 
 import pandas as pd
 from torch import nn
