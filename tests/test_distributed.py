@@ -118,10 +118,11 @@ def _plain_fit(train, val, batch_size: int):
 
 
 def _worker(rank: int, port: int, folder: str) -> None:
-    """One of two gloo processes: fit, resume, predict; results pickled to ``folder/rank<r>.pkl``."""
+    """One of two gloo processes: fit, resume, predict; results pickled to ``folder/rank<r>.pkl``. As under
+    ``torchrun``, the rendezvous store is the launcher's (the test's), not one that rank 0 hosts."""
     torch.set_num_threads(1)
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
-                       "WORLD_SIZE": "2", "LOCAL_RANK": str(rank)})
+                       "WORLD_SIZE": "2", "LOCAL_RANK": str(rank), "TORCHELASTIC_USE_AGENT_STORE": "True"})
     x, y = make_data(96, seed=0)
     xv, yv = make_data(49, seed=1)  # odd: the two evaluation slices differ in size
     train, val = ArrayDataset(x, y), ArrayDataset(xv, yv)
@@ -145,7 +146,13 @@ def _worker(rank: int, port: int, folder: str) -> None:
 
 @pytest.mark.slow
 def test_fit_and_predict_over_two_processes(tmp_path):
-    torch.multiprocessing.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    # torchrun's agent hosts the store its workers meet at; a worker hosting it (rank 0 by default) keeps the
+    # store's server thread running into its own exit, since DDP keeps the process group alive until then, and
+    # that exit aborted now and then (SIGABRT, "terminate called without an active exception")
+    port = free_port()
+    store = torch.distributed.TCPStore("127.0.0.1", port, world_size=2, is_master=True, wait_for_workers=False)
+    torch.multiprocessing.spawn(_worker, args=(port, str(tmp_path)), nprocs=2, join=True)
+    del store
     ranks = [pickle.loads((tmp_path / f"rank{r}.pkl").read_bytes()) for r in range(2)]
     a, b = ranks
     assert a["world_size"] == b["world_size"] == 2

@@ -76,7 +76,8 @@ def session(device: str | torch.device | None = None, timeout_s: float = 1800.0)
     ``device`` is the training device as ``fit`` takes it (None: CUDA when present). On CUDA the group uses
     NCCL and this process's current device becomes ``cuda:LOCAL_RANK``; on the CPU it uses gloo. The rendezvous
     address comes from ``torchrun`` (``MASTER_ADDR``/``MASTER_PORT``). A group that is already up (the caller
-    made it) is used as it is and left up.
+    made it) is used as it is and left up. On leaving the block normally every process waits for the others
+    before the group is destroyed. DDP holds on to the group, so its threads run until the process exits.
     """
     launch = launch_from_env()
     if launch is None or dist.is_initialized():
@@ -93,6 +94,8 @@ def session(device: str | torch.device | None = None, timeout_s: float = 1800.0)
                             world_size=launch.world_size, timeout=datetime.timedelta(seconds=timeout_s), **kwargs)
     try:
         yield launch
+        # every process is done with its collectives before any tears the group down
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
