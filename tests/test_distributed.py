@@ -149,9 +149,8 @@ def test_fit_and_predict_over_two_processes(tmp_path):
     # torchrun's agent hosts the store its workers meet at; a worker hosting it (rank 0 by default) keeps the
     # store's server thread running into its own exit, since DDP keeps the process group alive until then, and
     # that exit aborted now and then (SIGABRT, "terminate called without an active exception")
-    port = free_port()
-    store = torch.distributed.TCPStore("127.0.0.1", port, world_size=2, is_master=True, wait_for_workers=False)
-    torch.multiprocessing.spawn(_worker, args=(port, str(tmp_path)), nprocs=2, join=True)
+    store = torch.distributed.TCPStore("127.0.0.1", 0, world_size=2, is_master=True, wait_for_workers=False)
+    torch.multiprocessing.spawn(_worker, args=(store.port, str(tmp_path)), nprocs=2, join=True)
     del store
     ranks = [pickle.loads((tmp_path / f"rank{r}.pkl").read_bytes()) for r in range(2)]
     a, b = ranks
