@@ -17,6 +17,9 @@ FFT_SIZE = 512  # samples per spectrum segment: fft_size // 2 + 1 bins
 # what the LSTMs read: "spectrogram" (log power in time frames) won on real and built-in data against the seed's
 # "spectrum" (one spectrum of the whole trace): README, "The number to beat"; benchmarks/bench_quality.py
 REPRESENTATION = "spectrogram"
+# the spectrogram also gives each bin relative to its median over the event (its background level): a local
+# event under microseism-dominated noise then stands out in its band (README, "The number to beat")
+SPECTROGRAM_BACKGROUND = True
 HIDDEN = 64
 LAYERS = 2
 HEADS = 2

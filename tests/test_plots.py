@@ -414,9 +414,12 @@ def test_spectrogram_before_after_images_are_the_transform_output_with_physical_
     assert (frames, bins) == (28, 49)  # 1-20 Hz at 100/256 Hz per bin: bins 3..51
     # images: channel N (row 1), 10 * the transform's own output for that channel, bins up, frames across
     im_before, im_after = fig.axes[4].images[0], fig.axes[5].images[0]
-    expected = 10 * st(before).reshape(frames, 3, bins)[:, 1, :].T
+    # (the study's transform also gives each bin against its background: a second block, not drawn)
+    assert st(before).shape == (frames, st.n_features(3)) == (frames, 2 * 3 * bins)
+    expected = 10 * st(before)[:, :3 * bins].reshape(frames, 3, bins)[:, 1, :].T
     np.testing.assert_allclose(im_before.get_array(), expected, rtol=1e-6)
-    np.testing.assert_allclose(im_after.get_array(), 10 * st(after).reshape(frames, 3, bins)[:, 1, :].T, rtol=1e-6)
+    np.testing.assert_allclose(im_after.get_array(), 10 * st(after)[:, :3 * bins].reshape(frames, 3, bins)[:, 1, :].T,
+                               rtol=1e-6)
     # extents: pixel j centred on frame j's centre (128 + 100 j samples), pixel k on bin k's frequency
     df = 100.0 / 256
     t0, t1, f0, f1 = im_before.get_extent()
@@ -465,6 +468,17 @@ def test_spectrogram_before_after_checks_rate_axes_and_length():
         plots.spectrogram_before_after(x[:100], x[:100], st)
     with pytest.raises(TypeError, match="SpectrogramTransform"):
         plots.spectrogram_db(x, object())
+
+
+def test_spectrogram_db_draws_the_first_block_of_a_transform_with_background():
+    from seiswork import SpectrogramTransform
+
+    x = np.random.default_rng(7).normal(size=(1500, 3)).astype(np.float32)
+    plain = SpectrogramTransform(n_fft=256, hop=100, sampling_rate=100.0)
+    both = SpectrogramTransform(n_fft=256, hop=100, sampling_rate=100.0, background=True)
+    image = plots.spectrogram_db(x, both)
+    assert image.shape == (3, plain.n_bins, plain.n_frames(1500))
+    np.testing.assert_allclose(image, plots.spectrogram_db(x, plain), atol=1e-4)
 
 
 # ------------------------------------------------------------------------------------------ training

@@ -103,12 +103,61 @@ def test_json_round_trip_and_seiswork_export():
     pipe = Pipeline(Compose([RandomApply(TimeShift(0.1), p=0.5)], seed=3), st, ToTensor())
     d = json.loads(json.dumps(pipeline_to_dict(pipe)))
     assert d["modules"][1] == {"type": "SpectrogramTransform", "n_fft": 200, "hop": 40, "band": [0.5, 15.0],
-                               "sampling_rate": 40.0, "eps": 1e-5}
+                               "sampling_rate": 40.0, "eps": 1e-5, "background": False}
     back = pipeline_from_dict(d)
     assert pipeline_to_dict(back) == d
     x = torch.randn(4, 800, 3)
     back.eval(), pipe.eval()
     torch.testing.assert_close(back(x), pipe(x))
+    # saved before `background` existed: it reads as it did then, one block of features
+    del d["modules"][1]["background"]
+    assert pipeline_from_dict(d)[1].background is False
+    with_background = SpectrogramTransform(n_fft=200, hop=40, background=True)
+    assert pipeline_from_dict(pipeline_to_dict(with_background)).background is True
+
+
+def microseism_and_local_event(length: int = 3000) -> np.ndarray:
+    """30 s at 100 Hz, one channel: a 0.25 Hz microseism 100x stronger than an 8 Hz burst during 10-14 s over a
+    faint white floor, so that the window's mean power is the microseism's."""
+    t = np.arange(length) / RATE
+    rng = np.random.default_rng(5)
+    x = 100 * np.sin(2 * np.pi * 0.25 * t) + 0.01 * rng.standard_normal(length)
+    burst = (t >= 10) & (t < 14)
+    x[burst] += np.sin(2 * np.pi * 8 * t[burst])
+    return x.astype(np.float32)[:, None]
+
+
+def test_background_gives_each_bin_against_its_median_so_a_burst_under_microseism_stands_out():
+    x = microseism_and_local_event()
+    plain = SpectrogramTransform(n_fft=256, hop=100, sampling_rate=RATE)
+    st = SpectrogramTransform(n_fft=256, hop=100, sampling_rate=RATE, background=True)
+    y = st(x)
+    bins = plain.n_bins
+    assert st.n_features(1) == 2 * bins == y.shape[1] and st.n_features(3) == 6 * bins
+    np.testing.assert_allclose(y[:, :bins], plain(x), atol=1e-6)  # the first block is the plain spectrogram
+    lower_median = np.sort(y[:, :bins], axis=0)[(len(y) - 1) // 2]  # torch's median: the lower of two middles
+    np.testing.assert_allclose(y[:, bins:], y[:, :bins] - lower_median, atol=1e-5)
+    k8 = int(round(8 * 256 / RATE))
+    centre_s = (np.arange(len(y)) * 100 + 128) / RATE
+    inside = (centre_s > 11.3) & (centre_s < 12.7)  # frames wholly inside the burst
+    quiet = (centre_s < 8) | (centre_s > 16)
+    # against the mean power the burst is far below zero (the microseism holds the power) ...
+    assert y[inside, k8].max() < -2
+    # ... against its band's background it is more than 30 dB up, and the quiet frames read about 0
+    assert y[inside, bins + k8].min() > 3
+    assert np.abs(np.median(y[quiet, bins + k8])) < 0.2
+
+
+def test_background_batch_equals_per_event_and_numpy_equals_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 900, 3)).astype(np.float32)
+    x[1, 300:400] *= 30  # an arrival in one event only: its median, not its neighbours', is its reference
+    st = SpectrogramTransform(n_fft=128, hop=50, background=True)
+    batch = st(x)
+    assert batch.shape == (4, st.n_frames(900), 2 * 65 * 3)
+    for i in range(4):
+        np.testing.assert_allclose(st(x[i]), batch[i], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(st(torch.from_numpy(x)).numpy(), batch, rtol=1e-6, atol=1e-6)
 
 
 def test_argument_errors_name_the_fix():
@@ -120,7 +169,7 @@ def test_argument_errors_name_the_fix():
         SpectrogramTransform(n_fft=64, band=(60, 70), sampling_rate=100.0)
     with pytest.raises(ValueError, match="fmin < fmax"):
         SpectrogramTransform(band=(20, 1), sampling_rate=100.0)
-    for bad in ({"n_fft": 1}, {"hop": 0}, {"n_fft": 2.5}, {"eps": 0}, {"sampling_rate": -1}):
+    for bad in ({"n_fft": 1}, {"hop": 0}, {"n_fft": 2.5}, {"eps": 0}, {"sampling_rate": -1}, {"background": "yes"}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             SpectrogramTransform(**bad)
 
@@ -141,7 +190,12 @@ def test_default_pipelines_representations():
     train_t, eval_t = default_pipelines(seed=0, representation="spectrogram", sampling_rate=100.0)
     n_fft, hop = spectrogram_size(100.0)
     assert (n_fft, hop) == (256, 100) and eval_t[0].n_fft == 256 and eval_t[0].hop == 100
-    assert eval_t(x).shape == (4, 27, 387) and train_t(x).shape == (4, 27, 387)
+    # the default adds each bin against its background (seiswork.defaults.SPECTROGRAM_BACKGROUND): 2 x 129 x 3
+    assert eval_t[0].background and eval_t(x).shape == (4, 27, 774) and train_t(x).shape == (4, 27, 774)
+    assert eval_t[0].n_features(3) == 774
+    _, plain = default_pipelines(seed=0, sampling_rate=100.0, background=False)
+    assert plain(x).shape == (4, 27, 387)
+    torch.testing.assert_close(plain(x), eval_t(x)[..., :387])
     # seconds, not samples: at 40 Hz the window is still 2.56 s (102 samples) and the hop 1 s
     _, eval_40 = default_pipelines(representation="spectrogram", sampling_rate=40.0)
     assert (eval_40[0].n_fft, eval_40[0].hop) == (102, 40)

@@ -65,6 +65,8 @@ def test_invalid_values_name_the_parameter():
         Study(channels=["Z", "Z"])
     with pytest.raises(StudyError, match="'augment': must be true or false"):
         Study(augment="yes")
+    with pytest.raises(StudyError, match="'background': must be true or false"):
+        Study(background="yes")
     with pytest.raises(StudyError, match="unknown parameter.*'epochz'"):
         Study.from_parameters({"epochz": 3})
     with pytest.raises(StudyError, match="'members': must be >= 1, got 0"):
@@ -77,9 +79,15 @@ def test_train_command_flags_show_defaults_and_errors_speak_in_flags(capsys):
     parser = cli._train_parser()
     help_text = " ".join(parser.format_help().split())  # unwrapped
     assert "--batch-size" in help_text and "(default: 32)" in help_text and "(default: Z,N,E)" in help_text
-    args = parser.parse_args(["--channels", "BHZ,BHN,BHE", "--data", "x.pkl", "--no-augment"])
+    args = parser.parse_args(["--channels", "BHZ,BHN,BHE", "--data", "x.pkl", "--no-augment", "--no-background"])
     study = Study.from_args(args, cwd="/data/here")
-    assert study.channels == ("BHZ", "BHN", "BHE") and study.augment is False
+    assert study.channels == ("BHZ", "BHN", "BHE") and study.augment is False and study.background is False
+    # the study's pipelines are built with it: one block of features instead of two
+    from seiswork.study import steps
+
+    plain = steps.make_pipelines(study.replace(sampling_rate=100.0), from_run=False)[1][0]
+    default = steps.make_pipelines(Study(sampling_rate=100.0), from_run=False)[1][0]
+    assert not plain.background and default.background and default.n_features(3) == 2 * plain.n_features(3)
     assert study.data_paths == ("/data/here/x.pkl",)
     with pytest.raises(SystemExit):
         cli.train_main(["--epochs", "0"])

@@ -345,9 +345,10 @@ def _eval_transform(representation, **kwargs):
 
 
 def _image_db(transform, event, channel):
-    """What the model reads of ``event`` on one channel, in dB: (bins, frames)."""
+    """What the model reads of ``event`` on one channel relative to the event's mean power, in dB: (bins, frames)
+    (the first block of features; the second, each bin against its background, is not drawn)."""
     st = transform[0]
-    out = st(event)
+    out = st(event)[:, :3 * st.n_bins]
     return 10 * out.reshape(out.shape[0], 3, st.n_bins)[:, channel, :].T
 
 

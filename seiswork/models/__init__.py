@@ -1,11 +1,11 @@
 """LSTM classifiers that read a spectrum along frequency or a spectrogram along time, and a small registry.
 
 Both models take ``(batch, seq_len, channels)`` and return class logits ``(batch, classes)`` (apply
-``softmax`` for probabilities). For the default pipeline that is the one-sided magnitude spectrum of each
-channel, ``seq_len = fft_size // 2 + 1 = 257`` frequency bins read from 0 Hz to Nyquist, ``channels = 3``;
-for ``default_pipelines(representation="spectrogram")`` the log spectrogram, ``seq_len`` time frames of
-``channels = bins * 3`` features (``SpectrogramTransform.n_features(3)``), read with ``input_norm="none"``
-(``seiswork.transforms.INPUT_NORM``).
+``softmax`` for probabilities). For the default pipeline (``representation="spectrogram"``) that is the log
+spectrogram, ``seq_len`` time frames of ``channels = SpectrogramTransform.n_features(3)`` features (``bins * 3``,
+twice that with its ``background``), read with ``input_norm="none"`` (``seiswork.transforms.INPUT_NORM``); for
+the seed's ``representation="spectrum"`` the one-sided magnitude spectrum of each channel, ``seq_len = fft_size
+// 2 + 1 = 257`` frequency bins read from 0 Hz to Nyquist, ``channels = 3``.
 
 Every model keeps its constructor arguments in ``.config`` (plain Python values), so a
 checkpoint holding ``(class name, config, state_dict)`` rebuilds it (see ``seiswork.load_model``).

@@ -28,8 +28,8 @@ class LSTMModel(SpectrumLSTM):
 
     Args:
         channels: input features per step: 3 for the spectrum of Z, N, E (``FFTTransform``, read along
-            frequency); ``bins * 3`` for a spectrogram (``SpectrogramTransform``, read along time; its
-            ``n_features(3)``).
+            frequency); for a spectrogram (``SpectrogramTransform``, read along time) its ``n_features(3)``:
+            ``bins * 3``, twice that with ``background``.
         classes: number of classes (>= 2).
         hidden: LSTM hidden size.
         layers: stacked LSTM layers.

@@ -4,7 +4,9 @@ per channel, computed by the study's own :class:`~seiswork.transforms.Spectrogra
 Colour is ``10 * transform(event)``: the log power in dB relative to the event's own mean power (the transform
 normalises each event so), hence exactly the model's input in dB. A change of overall gain (``AmplitudeScale``)
 therefore leaves the image unchanged; a change of how energy is spread over time, frequency or components
-(``AddNoise``, ``TimeShift``, ``TimeStretch``) shows.
+(``AddNoise``, ``TimeShift``, ``TimeStretch``) shows. With ``background=True`` the model also reads each bin
+against its own median over the event; that block is the same image less a constant per row, so the figure
+shows the first block only.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def spectrogram_db(event: Any, transform: Any, channels: Sequence[str] = DEFAULT
 
     ``event``: (time, channel) array, tensor or DataFrame (NaN padding at the edges is dropped); ``transform``:
     a :class:`~seiswork.transforms.SpectrogramTransform`, whose output is (frames, bins * channel),
-    channel-major. The event is cast to float32, as the model's batches are.
+    channel-major (with ``background``, the first ``bins * channel`` features). The event is cast to float32, as
+    the model's batches are.
     """
     from seiswork.transforms import SpectrogramTransform  # torch: imported only when a spectrogram is drawn
 
@@ -47,7 +50,7 @@ def spectrogram_db(event: Any, transform: Any, channels: Sequence[str] = DEFAULT
         raise TypeError(f"transform must be a SpectrogramTransform, got {type(transform).__name__}")
     channels = tuple(channels)
     a = finite_rows(event_array(event, channels, "event")).astype(np.float32)
-    out = to_numpy(transform(a))  # (frames, bins * channel), log10 of power / mean power
+    out = to_numpy(transform(a))[:, :len(channels) * transform.n_bins]  # log10 of power / mean power
     return 10.0 * out.reshape(out.shape[0], len(channels), transform.n_bins).transpose(1, 2, 0).astype(float)
 
 

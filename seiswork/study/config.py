@@ -99,6 +99,8 @@ class Study:
     n_fft: int | None = _p(None, "spectrogram: window in samples; None: 2.56 s at the sampling rate")
     hop: int | None = _p(None, "spectrogram: hop between frames in samples; None: 1 s at the sampling rate")
     band: tuple[float, float] | None = _p(None, "spectrogram: keep this frequency band in Hz, e.g. 1,20; None: all")
+    background: bool = _p(defaults.SPECTROGRAM_BACKGROUND, "spectrogram: also each bin's log power relative to "
+                          "its median over the event (its background level), a per-band signal-to-noise ratio")
     augment: bool = _p(True, "augment training batches (TimeShift, AddNoise, AmplitudeScale, TimeStretch)")
     model: str = _p("lstm", "model name: lstm or lstm_attention")
     hidden: int = _p(defaults.HIDDEN, "LSTM hidden units")
@@ -175,7 +177,7 @@ class Study:
         put("dropout", _real("dropout", self.dropout, low=0.0, high=1.0, open_high=True))
         put("lr", _real("lr", self.lr, low=0.0, open_low=True))
         put("weight_decay", _real("weight_decay", self.weight_decay, low=0.0))
-        for name in ("augment", "class_weights", "amp"):
+        for name in ("background", "augment", "class_weights", "amp"):
             if not isinstance(getattr(self, name), bool):
                 raise StudyError(name, f"must be true or false, got {getattr(self, name)!r}")
         from seiswork.models import MODELS  # imports torch: only once a study is made

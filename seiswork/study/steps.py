@@ -199,7 +199,8 @@ def make_pipelines(study: Study, adapter: Any = None, augmentation: str | os.Pat
         augmentation = saved if saved.exists() else None
     return seiswork.default_pipelines(fft_size=study.fft_size, seed=study.seed, augment=study.augment,
                                       augmentation=augmentation, representation=study.representation,
-                                      n_fft=study.n_fft, hop=study.hop, band=study.band, sampling_rate=fs)
+                                      n_fft=study.n_fft, hop=study.hop, band=study.band, sampling_rate=fs,
+                                      background=study.background)
 
 
 def input_shape(eval_transform: Any, dataset: Any) -> tuple[int, int]:

@@ -50,6 +50,7 @@ def default_pipelines(
     fft_size: int = 512, seed: int = 0, augment: bool = True, augmentation: nn.Module | str | Path | None = None,
     representation: str = defaults.REPRESENTATION, n_fft: int | None = None, hop: int | None = None,
     band: tuple[float, float] | None = None, sampling_rate: float | None = None,
+    background: bool = defaults.SPECTROGRAM_BACKGROUND,
 ) -> tuple[nn.Module, nn.Module]:
     """The seed's pipelines: ``(train_transform, eval_transform)``.
 
@@ -63,10 +64,13 @@ def default_pipelines(
 
     - ``"spectrum"``: ``FFTTransform(fft_size)``, ``(B, time, channel) -> (B, fft_size // 2 + 1,
       channel)``, read along frequency (the seed's pipelines, unchanged).
-    - ``"spectrogram"`` (the default, :data:`seiswork.defaults.REPRESENTATION`): :class:`SpectrogramTransform`, ``(B, time, channel) -> (B, frames, bins * channel)``,
-      read along time. ``n_fft`` and ``hop`` in samples; None: 2.56 s and 1 s at ``sampling_rate`` Hz, or 256
-      and 100 samples without one (:func:`seiswork.transforms.spectrogram.spectrogram_size`, which says why).
-      ``band=(fmin, fmax)`` Hz keeps those bins only (needs ``sampling_rate``). A model reads it with
+    - ``"spectrogram"`` (the default, :data:`seiswork.defaults.REPRESENTATION`): :class:`SpectrogramTransform`,
+      ``(B, time, channel) -> (B, frames, bins * channel)``, read along time. ``n_fft`` and ``hop`` in samples;
+      None: 2.56 s and 1 s at ``sampling_rate`` Hz, or 256 and 100 samples without one
+      (:func:`seiswork.transforms.spectrogram.spectrogram_size`, which says why). ``band=(fmin, fmax)`` Hz keeps
+      those bins only (needs ``sampling_rate``). ``background`` (default
+      :data:`seiswork.defaults.SPECTROGRAM_BACKGROUND`) adds each bin relative to its median over the event's
+      frames, ``(B, frames, 2 * bins * channel)``. A model reads it with
       ``channels=eval_transform[0].n_features(channel)`` and ``**model_inputs("spectrogram")``
       (``input_norm="none"``, ``summary=True``).
 
@@ -89,7 +93,8 @@ def default_pipelines(
         hop = default_hop if hop is None else hop
 
         def represent() -> nn.Module:
-            return SpectrogramTransform(n_fft=n_fft, hop=hop, band=band, sampling_rate=sampling_rate)
+            return SpectrogramTransform(n_fft=n_fft, hop=hop, band=band, sampling_rate=sampling_rate,
+                                        background=background)
     eval_transform = Pipeline(represent(), ToTensor())
     if not augment:
         return Pipeline(represent(), ToTensor()), eval_transform
