@@ -79,7 +79,7 @@ class SpectrogramTransform(nn.Module):
     - ``background=True`` adds each bin's log power relative to its own median over the event's frames (the
       band's background level while no wave passes): a signal-to-noise ratio per band and frame. Relative to
       the mean power alone, a window dominated by microseisms below 1 Hz holds a local event's 4–16 Hz onset
-      tens of dB under the mean, where it is easily missed; against the band's own background it stands out
+      10–30 dB under the mean, where it is easily missed; against the band's own background it stands out
       as it does on a seismologist's filtered trace. The median, not the mean, so that an event filling up
       to half the window does not raise its own reference (of an even number of frames, the lower middle one).
 
