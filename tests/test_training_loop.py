@@ -106,6 +106,16 @@ def test_amp_and_schedulers_run(data):
         run(train, val, epochs=1, scheduler="step")
 
 
+def test_amp_on_a_cpu_without_a_bf16_lstm_warns_and_trains_as_without_amp(data, monkeypatch):
+    from seiswork.training import epoch
+
+    monkeypatch.setattr(epoch, "cpu_runs_bf16_lstm", lambda: False)  # an AVX2-only CPU: oneDNN would raise
+    train, val = data
+    with pytest.warns(UserWarning, match="amp=True: this CPU cannot run an LSTM in bfloat16"):
+        res = run(train, val, epochs=2, amp=True)
+    pd.testing.assert_frame_equal(no_seconds(res.history), no_seconds(run(train, val, epochs=2).history))
+
+
 def test_early_stopping_stops(data):
     train, val = data
     # a learning rate this small changes nothing: validation F1 never improves after epoch 1

@@ -21,6 +21,7 @@ and the epoch selected on a small validation part is less of a lucky draw (READM
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from seiswork.training.batches import AUGMENT, DROPOUT, SHUFFLE, Batches, apply_
 from seiswork.training.evaluation import predict_batches
 from seiswork.training.metrics import epoch_metrics
 from seiswork.training.progress import Progress
+from seiswork.training.runtime import cpu_runs_bf16_lstm
 from seiswork.transforms import seed_pipeline
 
 __all__ = ["Trainer"]
@@ -62,7 +64,12 @@ class Trainer:
         elif settings.scheduler == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=settings.epochs)
         self.amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-        self.scaler = torch.amp.GradScaler("cuda") if settings.amp and device.type == "cuda" else None
+        self.amp = settings.amp
+        if self.amp and device.type == "cpu" and not cpu_runs_bf16_lstm():
+            warnings.warn("amp=True: this CPU cannot run an LSTM in bfloat16 (oneDNN's bf16 LSTM needs AVX-512); "
+                          "training in float32, as with amp=False", stacklevel=3)
+            self.amp = False
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp and device.type == "cuda" else None
         # with ema: the trained weights and their average, which the model holds between epochs (None before
         # the first epoch)
         self.trained: dict[str, torch.Tensor] | None = None
@@ -111,7 +118,7 @@ class Trainer:
         if self.settings.ema is not None:
             self._average()
 
-        val_logits, val_labels = predict_batches(self.model, val, self.eval_transform, device, self.settings.amp,
+        val_logits, val_labels = predict_batches(self.model, val, self.eval_transform, device, self.amp,
                                                  self.amp_dtype)
         val_loss = float(self.criterion(torch.from_numpy(val_logits).to(device),
                                         torch.from_numpy(val_labels).to(device)))
@@ -151,7 +158,7 @@ class Trainer:
     def _train(self, batches: Any) -> tuple[float, dict[str, float]]:
         """The optimisation steps of one epoch: its weighted mean loss and its metrics."""
         model, optimizer, scaler, device = self.net, self.optimizer, self.scaler, self.device
-        amp, grad_clip = self.settings.amp, self.settings.grad_clip
+        amp, grad_clip = self.amp, self.settings.grad_clip
         loss_sum = torch.zeros((), device=device)
         weight_sum = torch.zeros((), device=device)
         preds, labels = [], []

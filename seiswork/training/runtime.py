@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 from collections.abc import Iterator
 
@@ -12,7 +13,21 @@ from torch import nn
 
 from seiswork.threads import budget, cores_to_workers, torch_threads
 
-__all__ = ["get_device", "retain_freed_memory", "cpu_threads"]
+__all__ = ["get_device", "retain_freed_memory", "cpu_threads", "cpu_runs_bf16_lstm"]
+
+
+@functools.cache
+def cpu_runs_bf16_lstm() -> bool:
+    """Whether this CPU runs an LSTM under bfloat16 autocast (``amp`` on the CPU). oneDNN has no bf16 LSTM kernel
+    for CPUs without AVX-512 (an AVX2-only CPU raises "could not create a primitive descriptor"), so a tiny LSTM
+    is tried once per process."""
+    lstm = nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 2, 4))
+    except RuntimeError:
+        return False
+    return True
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
