@@ -155,7 +155,8 @@ def fit(
         overwrite: allow starting afresh over existing checkpoints in ``checkpoint_dir``.
         amp: mixed precision: bfloat16 autocast on CPU, float16 autocast + gradient scaling on CUDA. CPUs with
             bf16 support (AMX, AVX512-BF16) train faster at the same accuracy (``benchmarks/bench_train.py
-            --amp-study``); CPUs without it gain little or nothing.
+            --amp-study``); CPUs without it gain little or nothing, and those without a bf16 LSTM kernel (no
+            AVX-512) train in float32 with a warning.
         num_workers: DataLoader workers for the per-item path (the fast path uses none).
         eval_batch_size: validation batch size (default ``max(batch_size, 256)``).
         progress: None = auto (tqdm bars in a notebook or terminal, one plain line per epoch otherwise);
