@@ -116,6 +116,14 @@ def test_amp_on_a_cpu_without_a_bf16_lstm_warns_and_trains_as_without_amp(data, 
     pd.testing.assert_frame_equal(no_seconds(res.history), no_seconds(run(train, val, epochs=2).history))
 
 
+def test_the_bf16_probe_leaves_the_global_rng_untouched():
+    from seiswork.training.runtime import cpu_runs_bf16_lstm
+
+    before = torch.random.get_rng_state()
+    assert isinstance(cpu_runs_bf16_lstm.__wrapped__(), bool)  # uncached: the probe itself runs
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_early_stopping_stops(data):
     train, val = data
     # a learning rate this small changes nothing: validation F1 never improves after epoch 1

@@ -20,10 +20,12 @@ __all__ = ["get_device", "retain_freed_memory", "cpu_threads", "cpu_runs_bf16_ls
 def cpu_runs_bf16_lstm() -> bool:
     """Whether this CPU runs an LSTM under bfloat16 autocast (``amp`` on the CPU). oneDNN has no bf16 LSTM kernel
     for CPUs without AVX-512 (an AVX2-only CPU raises "could not create a primitive descriptor"), so a tiny LSTM
-    is tried once per process."""
-    lstm = nn.LSTM(4, 4, batch_first=True)
+    is tried once per process. Its initial weights are drawn inside ``fork_rng``: ``fit`` asks this before it
+    forks the caller's global torch RNG, which it promises to leave untouched."""
+    with torch.random.fork_rng(devices=[]):
+        lstm = nn.LSTM(4, 4, batch_first=True)
     try:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             lstm(torch.zeros(1, 2, 4))
     except RuntimeError:
         return False
