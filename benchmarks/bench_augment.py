@@ -20,8 +20,13 @@ the module-by-module torch code (what CUDA runs) at batch 256, to show what the 
 ``--sequential`` the rates of a plain ``nn.Sequential`` of the same modules at batch 256 (kernels module by
 module, no fused pass).
 
+``--spectrogram`` adds ``SpectrogramTransform`` (the default representation) per batch of 64, compiled kernel
+against the torch path on the same cores (``--threads``: kernel worker threads, torch threads), wall time, for a
+100 Hz window of 17 s and a 40 Hz window of 175 s, with and without each bin against its background.
+
     python benchmarks/bench_augment.py              # full size (4433, 1700, 3)
     python benchmarks/bench_augment.py --events 500 # quick
+    python benchmarks/bench_augment.py --threads 2 --spectrogram
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch
+from seiswork.threads import cores_to_workers
 from seiswork.training.runtime import retain_freed_memory
-from seiswork.transforms import FFTTransform, Pipeline, ToTensor
+from seiswork.transforms import FFTTransform, Pipeline, SpectrogramTransform, ToTensor
+from seiswork.transforms.spectrogram import spectrogram_size
 
 SEED_P = {"shift": 0.5, "noise": 0.5, "scale": 0.3, "stretch": 0.3}
 ALL_P = {k: 1.0 for k in SEED_P}
@@ -139,6 +146,36 @@ def batched_rate(x: torch.Tensor, pipe: nn.Module, batch: int) -> float:
     return len(x) / (clock() - start)
 
 
+def spectrogram_section(threads: int, repeat: int) -> None:
+    """Milliseconds per batch of 64: the compiled kernel (``threads`` workers) and the torch path (``threads``
+    torch threads), side by side."""
+    print(f"\nSpectrogramTransform, batch of 64 events, 3 channels, ms per batch (wall, best of {repeat}), "
+          f"{threads} thread(s) each")
+    print(f"{'window':>16} {'background':>10} | {'kernel':>8} | {'torch':>8} | {'x':>5}")
+    rng = np.random.default_rng(0)
+    for rate, seconds in ((100.0, 17.0), (40.0, 175.0)):
+        x = torch.from_numpy(rng.standard_normal((64, int(rate * seconds), 3), dtype=np.float32))
+        for background in (False, True):
+            st = SpectrogramTransform(*spectrogram_size(rate), sampling_rate=rate, background=background)
+
+            def ms() -> float:
+                st(x)  # compiled and warm
+                times = []
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    st(x)
+                    times.append(time.perf_counter() - t0)
+                return 1e3 * min(times)
+
+            with cores_to_workers(threads):
+                fast = ms()
+            os.environ["SEISWORK_KERNELS"] = "0"
+            slow = ms()
+            os.environ["SEISWORK_KERNELS"] = "1"
+            window = f"{rate:g} Hz, {seconds:g} s"
+            print(f"{window:>16} {str(background):>10} | {fast:8.2f} | {slow:8.2f} | {slow / fast:4.1f}x", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=4433, help="number of events (default 4433)")
@@ -156,8 +193,13 @@ def main(argv=None) -> None:
     ap.add_argument("--torch-path", action="store_true", help="also the torch path at batch 256 (kernels off)")
     ap.add_argument("--sequential", action="store_true",
                     help="also a plain nn.Sequential at batch 256 (kernels module by module, no fused pass)")
+    ap.add_argument("--spectrogram", action="store_true",
+                    help="only the spectrogram: compiled kernel against the torch path, per batch of 64")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.spectrogram:
+        spectrogram_section(args.threads, max(args.repeat, 10))
+        return
     global clock
     if args.wall:
         clock = time.perf_counter

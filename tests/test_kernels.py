@@ -8,9 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seiswork import SpectrogramTransform
 from seiswork import functional as F
 from seiswork import kernels
 from seiswork.augment import AddNoise, AmplitudeScale, Compose, RandomApply, TimeShift, TimeStretch, backend
+from seiswork.kernels.spectrogram import RANK_FRAMES
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba kernels not available")
 
@@ -192,3 +194,50 @@ def test_a_draw_that_applies_nothing_returns_the_input_as_the_torch_path_does():
     x = events(8, 300, 3)
     comp = seed_compose(seed=0, p=(0.0, 0.0, 0.0, 0.0))
     assert comp(x) is x
+
+
+# ---------------------------------------------------------------------------------------------- spectrogram
+# 10 and 11 frames (the median by ranks), 98 and 99 (by selection); an even count takes the lower median
+SPECTROGRAM_LENGTHS = [600, 650, 4978, 5028]
+
+
+def test_spectrogram_lengths_take_both_median_paths():
+    frames = [SpectrogramTransform(n_fft=128, hop=50).n_frames(n) for n in SPECTROGRAM_LENGTHS]
+    assert frames == [10, 11, 98, 99] and frames[1] <= RANK_FRAMES < frames[2]
+
+
+@pytest.mark.parametrize("background", [False, True])
+@pytest.mark.parametrize("band", [None, (2.0, 30.0)])
+@pytest.mark.parametrize("length", SPECTROGRAM_LENGTHS)
+def test_spectrogram_equals_the_torch_path(monkeypatch, background, band, length):
+    x = events(45, length, 3) * torch.linspace(0.1, 3.0, length)[None, :, None]  # 45 events: chunks and both parts
+    x[3] = 0.0  # a silent event: every bin at the floor
+    x[7, :, 1] = 0.0  # a dead channel: a column of equal values for the median
+    x[9, 200:260] *= 40  # an arrival in one event only
+    st = SpectrogramTransform(n_fft=128, hop=50, band=band, sampling_rate=100.0, background=background)
+    fast = st(x)
+    slow = torch_path(monkeypatch, lambda: st(x))
+    assert fast.shape == slow.shape == (45, st.n_frames(length), st.n_features(3))
+    assert fast.is_contiguous()
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-5, atol=1e-5)
+    channel_first = x.transpose(1, 2).contiguous().transpose(1, 2)
+    assert torch.equal(st(channel_first), fast)
+    numpy_event = st(x[9].numpy())
+    assert isinstance(numpy_event, np.ndarray)
+    np.testing.assert_allclose(numpy_event, fast[9].numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_spectrogram_does_not_depend_on_the_thread_split_nor_touch_its_input():
+    x = events(64, 900, 3)
+    keep = x.clone()
+    st = SpectrogramTransform(n_fft=128, hop=50, background=True)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = st(x)
+        torch.set_num_threads(2)
+        two = st(x)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two) and torch.equal(x, keep)
+    assert st(torch.zeros(0, 900, 3)).shape == (0, st.n_frames(900), st.n_features(3))

@@ -1,5 +1,5 @@
-"""The CPU kernel backend: compiled (numba) kernels for augmentation draws and the Welch spectrum, and the one
-place that decides between them and torch (:func:`use_kernels`).
+"""The CPU kernel backend: compiled (numba) kernels for augmentation draws, the Welch spectrum and the log
+spectrogram, and the one place that decides between them and torch (:func:`use_kernels`).
 
 The torch code in :mod:`seiswork.functional` runs each augmentation as a few whole-batch passes (a gather, a
 copy back through ``RandomApply``'s selection, a multiply, ...), each one streaming the batch through memory.
@@ -17,6 +17,11 @@ the batch is split; CUDA tensors and anything these kernels do not cover take th
   cuts and windows the frames of a chunk, ``torch.fft.rfft`` transforms them (the same FFT as the torch path),
   the kernel sums the power over segments, while the chunk is still in cache. Given a program it augments each
   chunk first (``seiswork.transforms.Pipeline``'s one pass).
+- :func:`spectrogram`: ``SpectrogramTransform``'s log power spectrogram (and each bin against its median over
+  the frames), in chunks of events in the same way.
+
+Modules: ``base`` (when the kernels run, how they are compiled and split between threads), ``augment``,
+``spectrum``, ``spectrogram``.
 
 The kernels are compiled on first use and cached on disk (``__pycache__``), so later processes start at once.
 ``SEISWORK_KERNELS=0`` turns them off (the torch path everywhere).
@@ -24,9 +29,10 @@ The kernels are compiled on first use and cached on disk (``__pycache__``), so l
 
 from seiswork.kernels.augment import NOISE, PAD_CODES, SCALE, SHIFT, STRETCH, Program, Step, augment, cumulative_power
 from seiswork.kernels.base import available, use_kernels
+from seiswork.kernels.spectrogram import spectrogram
 from seiswork.kernels.spectrum import spectrum
 
 __all__ = [
-    "available", "use_kernels", "Step", "Program", "augment", "spectrum", "cumulative_power",
+    "available", "use_kernels", "Step", "Program", "augment", "spectrum", "spectrogram", "cumulative_power",
     "SHIFT", "NOISE", "SCALE", "STRETCH", "PAD_CODES",
 ]

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from seiswork import functional as F
+from seiswork import kernels
 
 __all__ = ["SpectrogramTransform", "spectrogram_size", "WINDOW_S", "HOP_S", "N_FFT", "HOP"]
 
@@ -167,7 +168,9 @@ class SpectrogramTransform(nn.Module):
 
     def _batch(self, xb: torch.Tensor) -> torch.Tensor:
         """``(B, time, channel)`` float32 -> ``(B, frames, bins * channel)`` (twice that with ``background``),
-        contiguous."""
+        contiguous. The compiled kernel on the CPU (:func:`seiswork.kernels.spectrogram`), else torch."""
+        if kernels.use_kernels(xb) and not xb.requires_grad:
+            return kernels.spectrogram(xb, self.n_fft, self.hop, self.bin_lo, self.bin_hi, self.eps, self.background)
         b, _, c = xb.shape
         w = torch.hann_window(self.n_fft, periodic=True, dtype=xb.dtype, device=xb.device)
         frames = xb.transpose(1, 2).unfold(-1, self.n_fft, self.hop)  # (B, C, frames, n_fft), a view
