@@ -183,9 +183,32 @@ def test_summary_joins_the_head_and_is_off_in_the_seed_models(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+def test_projection_maps_the_features_to_hidden_before_the_lstm_and_is_off_in_the_seed_models(name):
+    seed_model = tiny(name)
+    assert seed_model.lstm.projection is None and "projection" not in seed_model.config
+    assert seed_model.lstm.layers[0].input_size == 3
+    model = tiny(name, channels=40, projection=True).eval()
+    assert model.config["projection"] is True
+    assert model.lstm.projection.in_features == 40 and model.lstm.projection.out_features == TINY["hidden"]
+    assert model.lstm.layers[0].input_size == TINY["hidden"]
+    # the first layer reads the projection: with it zeroed, the input no longer reaches the recurrent state
+    x = torch.rand(2, 9, 40) * 3
+    with torch.no_grad():
+        _, (h, _) = model.lstm(x)
+        model.lstm.projection.weight.zero_()
+        _, (h_zero, _) = model.lstm(x)
+        _, (h_other, _) = model.lstm(torch.rand(2, 9, 40))
+    assert not torch.allclose(h, h_zero)
+    torch.testing.assert_close(h_zero, h_other, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="projection must be True or False"):
+        tiny(name, projection=1)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("summary", [False, True])
-def test_save_load_gives_identical_outputs(name, summary, tmp_path):
-    model = tiny(name, summary=summary)
+@pytest.mark.parametrize("projection", [False, True])
+def test_save_load_gives_identical_outputs(name, summary, projection, tmp_path):
+    model = tiny(name, summary=summary, projection=projection)
     # move BatchNorm running statistics away from their initial values first
     model.train()
     model(torch.rand(8, 15, 3) * 30)

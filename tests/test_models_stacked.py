@@ -68,10 +68,11 @@ def _step(model, x, y, shards):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_cpu_shards_give_the_unsharded_logits_and_gradients(name):
+@pytest.mark.parametrize("projection", [False, True])
+def test_cpu_shards_give_the_unsharded_logits_and_gradients(name, projection):
     from seiswork.models import MIN_SHARD
 
-    model = tiny(name).train()
+    model = tiny(name, projection=projection).train()
     x, y = torch.rand(2 * MIN_SHARD + 3, 21, 3) * 10, torch.randint(0, 2, (2 * MIN_SHARD + 3,))
     one_logits, one_grads = _step(model, x, y, 1)
     logits, grads = _step(model, x, y, 2)

@@ -18,7 +18,9 @@ class LSTMAttentionModel(SpectrumLSTM):
 
         x                              (B, T, C)
         InputNorm(input_norm)          (B, T, C)
-        StackedLSTM(C -> H, layers)    (B, T, H)  every step's output, not only the last
+        [Linear(C -> H)]               (B, T, H)  with projection=True (inside the StackedLSTM)
+        StackedLSTM(C | H -> H,        (B, T, H)  every step's output, not only the last
+            layers)
         MultiheadAttention(H, heads)   (B, T, H)  each frequency step attends to all others
         LayerNorm(lstm + attention)    (B, T, H)  residual connection, then normalisation
         pool over T                    (B, H)     "attention": softmax(Linear(H -> 1)) weights;
@@ -32,7 +34,8 @@ class LSTMAttentionModel(SpectrumLSTM):
     ``(B, T)`` (which frequency bins the model looked at) when ``pooling="attention"``.
 
     Args:
-        channels, classes, hidden, layers, dropout, input_norm, max_steps, summary: as for :class:`LSTMModel`.
+        channels, classes, hidden, layers, dropout, input_norm, max_steps, summary, projection: as for
+            :class:`LSTMModel`.
         heads: attention heads; ``hidden`` must be divisible by ``heads``.
         pooling: ``"attention"`` (default) or ``"mean"``.
         attention_dropout: dropout on the attention weights ``(B, heads, T, T)``, in [0, 1). Default 0: with it,
@@ -56,6 +59,7 @@ class LSTMAttentionModel(SpectrumLSTM):
         attention_dropout: float = 0.0,
         max_steps: int = MAX_STEPS,
         summary: bool = False,
+        projection: bool = False,
     ) -> None:
         hidden = check_int("hidden", hidden)
         heads = check_int("heads", heads)
@@ -67,7 +71,8 @@ class LSTMAttentionModel(SpectrumLSTM):
         own = {"heads": heads, "pooling": check_choice("pooling", pooling, POOLINGS),
                "attention_dropout": check_dropout(attention_dropout, "attention_dropout")}
         super().__init__(channels, classes, hidden, layers, dropout, input_norm, own,
-                         after=("pooling", "attention_dropout"), max_steps=max_steps, summary=summary)
+                         after=("pooling", "attention_dropout"), max_steps=max_steps, summary=summary,
+                         projection=projection)
         self.pooling = pooling
         self.attention = nn.MultiheadAttention(hidden, heads, dropout=attention_dropout, batch_first=True)
         self.norm = nn.LayerNorm(hidden)

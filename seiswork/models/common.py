@@ -129,10 +129,11 @@ class ConfigMixin:
 
 class SpectrumLSTM(ConfigMixin, nn.Module):
     """What the models share: the checked arguments ``channels``, ``classes``, ``hidden``, ``layers``,
-    ``dropout``, ``input_norm``, ``summary``, ``max_steps``, the input normalisation (``.input_norm``), the recurrent
-    stack (``.lstm``, chrono-initialised for sequences of up to ``max_steps`` steps) and the input summary
-    (``.summary``, an :class:`InputSummary` or None; :meth:`features` joins it). ``.config`` holds ``summary`` only
-    when True and ``max_steps`` only when it is not the default ``MAX_STEPS``, so the configs of models and
+    ``dropout``, ``input_norm``, ``summary``, ``projection``, ``max_steps``, the input normalisation
+    (``.input_norm``), the recurrent stack (``.lstm``, chrono-initialised for sequences of up to ``max_steps``
+    steps, with its input projection when ``projection``) and the input summary (``.summary``, an
+    :class:`InputSummary` or None; :meth:`features` joins it). ``.config`` holds ``summary`` and ``projection``
+    only when True and ``max_steps`` only when it is not the default ``MAX_STEPS``, so the configs of models and
     checkpoints written before these arguments existed read the same.
 
     ``extra`` holds a model's own, already checked, arguments; ``.config`` lists them after ``layers`` and
@@ -141,7 +142,7 @@ class SpectrumLSTM(ConfigMixin, nn.Module):
 
     def __init__(self, channels: int, classes: int, hidden: int, layers: int, dropout: float, input_norm: str,
                  extra: dict[str, Any] | None = None, after: tuple[str, ...] = (), max_steps: int = MAX_STEPS,
-                 summary: bool = False) -> None:
+                 summary: bool = False, projection: bool = False) -> None:
         super().__init__()
         extra = extra or {}
         shared = {
@@ -158,6 +159,10 @@ class SpectrumLSTM(ConfigMixin, nn.Module):
             raise TypeError(f"summary must be True or False, got {summary!r} ({type(summary).__name__})")
         if summary:
             shared["summary"] = True
+        if not isinstance(projection, (bool, np.bool_)):
+            raise TypeError(f"projection must be True or False, got {projection!r} ({type(projection).__name__})")
+        if projection:
+            shared["projection"] = True
         max_steps = check_int("max_steps", max_steps, minimum=3)
         if max_steps != MAX_STEPS:
             # only when set: configs and checkpoints written before the argument existed stay equal to new ones
@@ -165,7 +170,7 @@ class SpectrumLSTM(ConfigMixin, nn.Module):
         self.config = shared
         self.channels, self.classes = channels, classes
         self.input_norm = InputNorm(channels, input_norm)
-        self.lstm = StackedLSTM(channels, hidden, layers, dropout, max_steps)
+        self.lstm = StackedLSTM(channels, hidden, layers, dropout, max_steps, projection=bool(projection))
         self.summary = InputSummary(channels, hidden, dropout) if summary else None
         # what the head reads: the recurrent features, then the summary's
         self.features_size = hidden * (2 if summary else 1)

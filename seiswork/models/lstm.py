@@ -18,7 +18,8 @@ class LSTMModel(SpectrumLSTM):
 
         x                         (B, T, C)
         InputNorm(input_norm)     (B, T, C)
-        StackedLSTM(C -> H,       (B, T, H) outputs; h_n (layers, B, H)
+        [Linear(C -> H)]          (B, T, H) with projection=True (inside the StackedLSTM)
+        StackedLSTM(C | H -> H,   (B, T, H) outputs; h_n (layers, B, H)
              layers, locked       (gate biases chrono-initialised: see StackedLSTM)
              dropout between)
         h_n[-1]                   (B, H)     final hidden state of the last layer
@@ -38,6 +39,11 @@ class LSTMModel(SpectrumLSTM):
         summary: join the mean and peak of each input feature over the sequence to the final state
             (:class:`~seiswork.models.common.InputSummary`); on for the spectrogram
             (``seiswork.transforms.INPUT_SUMMARY``), off (the seed's model) by default.
+        projection: map each step's ``channels`` features to ``hidden`` with a linear layer before the first
+            LSTM layer (:class:`~seiswork.models.stacked.StackedLSTM`): for the hundreds of features of a
+            spectrogram frame, a low-rank factor of that layer's input weights that makes its input product four
+            times cheaper; on for the spectrogram (``seiswork.transforms.INPUT_PROJECTION``), off (the seed's
+            model) by default.
         max_steps: the longest sequence the chrono initialisation plans for (:func:`chrono_init_`): the default
             suits the 257 bins of the default spectrum; pass the frame count for a spectrogram.
     """
@@ -53,9 +59,10 @@ class LSTMModel(SpectrumLSTM):
         input_norm: str = "batch",
         max_steps: int = MAX_STEPS,
         summary: bool = False,
+        projection: bool = False,
     ) -> None:
         super().__init__(channels, classes, hidden, layers, dropout, input_norm, max_steps=max_steps,
-                         summary=summary)
+                         summary=summary, projection=projection)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(self.features_size, classes)
 

@@ -56,6 +56,11 @@ class StackedLSTM(nn.Module):
     step; a ``(B, 1, H)`` mask costs nothing. Each layer is chrono-initialised (:func:`chrono_init_`) for sequences
     of up to ``max_steps`` steps.
 
+    With ``projection`` a ``Linear(input_size -> hidden)`` maps each step's features before the first layer
+    (inside the shards). For the hundreds of features of a spectrogram frame this is a low-rank factor of the
+    first layer's input weights: the layer's input product costs ``hidden`` instead of ``4 * hidden`` outputs
+    per feature.
+
     On the CPU a batch is cut into ``cpu_shards`` parts (default ``None``: one per core,
     :func:`seiswork.threads.width`, and more when a part would pass ``MAX_TRAIN_SHARD`` sequences in training;
     1 turns it off) that run forward and backward concurrently, each on one core (see :func:`run_shards`).
@@ -68,12 +73,15 @@ class StackedLSTM(nn.Module):
     :func:`seiswork.threads.cores_to_workers`, so nothing else spins on the shards' cores.
     """
 
-    def __init__(self, input_size: int, hidden: int, layers: int, dropout: float, max_steps: int = 257) -> None:
+    def __init__(self, input_size: int, hidden: int, layers: int, dropout: float, max_steps: int = 257,
+                 projection: bool = False) -> None:
         super().__init__()
         self.hidden_size, self.num_layers, self.dropout = hidden, layers, dropout
         self.cpu_shards: int | None = None
+        self.projection = nn.Linear(input_size, hidden) if projection else None
+        first = hidden if projection else input_size
         self.layers = nn.ModuleList(
-            chrono_init_(nn.LSTM(input_size if k == 0 else hidden, hidden, batch_first=True), max_steps)
+            chrono_init_(nn.LSTM(first if k == 0 else hidden, hidden, batch_first=True), max_steps)
             for k in range(layers)
         )
 
@@ -99,6 +107,8 @@ class StackedLSTM(nn.Module):
         return _join([p[1] for p in parts])
 
     def _run(self, x: torch.Tensor, masks: list[torch.Tensor | None]):
+        if self.projection is not None:
+            x = self.projection(x)
         h_n, c_n = [], []
         for lstm, mask in zip(self.layers, masks):
             if mask is not None:
@@ -113,7 +123,8 @@ class StackedLSTM(nn.Module):
         return len(shard_sizes(batch_size, self.cpu_shards, grad)) > 1
 
     def extra_repr(self) -> str:
-        return f"layers={self.num_layers}, hidden={self.hidden_size}, dropout={self.dropout} (locked)"
+        projection = ", projection" if self.projection is not None else ""
+        return f"layers={self.num_layers}, hidden={self.hidden_size}, dropout={self.dropout} (locked){projection}"
 
 
 # --------------------------------------------------------------------------- CPU shards
