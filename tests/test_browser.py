@@ -28,7 +28,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -118,7 +119,7 @@ class Lab:
         for d in (self.root, self.home, self.run_dir, self.runtime):
             d.mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(24)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "jupyter-server.log"
         self.proc: subprocess.Popen | None = None
@@ -212,12 +213,6 @@ class Lab:
                 os.kill(pid, signal.SIGKILL)
         if getattr(self, "_log", None) is not None:
             self._log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pids_with_argument(text: str) -> list[int]:

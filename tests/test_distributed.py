@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +19,10 @@ from seiswork.models import build_model
 from seiswork.training import distributed, fit, predict
 from seiswork.training.batches import AUGMENT, Batches, permutation, stream_seed
 from seiswork.training.distributed import Launch, launch_from_env, share, slice_bounds
+from tests.ports import free_port
 from tests.training_standins import ArrayDataset, Spectrum, make_data, model_, no_seconds, run
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- shares of the data
