@@ -381,15 +381,18 @@ def spectrogram_section(args) -> None:
     amp = not args.fp32
     print(f"\nrepresentation study: hidden 64, layers 2, {args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, "
           f"{'bf16' if amp else 'fp32'}, data x {adapter.x.shape} at 100 Hz, device {args.device}")
-    # the spectrogram with and without each bin against its background (the default doubles the features)
-    inputs = (("spectrum", "spectrum", {}), ("spectrogram", "spectrogram", {}),
-              ("spectrogram, no background", "spectrogram", {"background": False}))
+    # the spectrogram with and without each bin against its background (the default doubles the features), and
+    # with the models' optional input projection (projection=True, off by default)
+    inputs = (("spectrum", "spectrum", {}, {}), ("spectrogram", "spectrogram", {}, {}),
+              ("spectrogram, no background", "spectrogram", {"background": False}, {}),
+              ("spectrogram, projection", "spectrogram", {}, {"projection": True}))
     for name in ("lstm", "lstm_attention"):
         secs = {}
-        for label, rep, kwargs in inputs:
+        for label, rep, kwargs, model_kw in inputs:
             train_t, eval_t = default_pipelines(FFT_SIZE, seed=0, representation=rep, sampling_rate=100.0, **kwargs)
             shape = tuple(eval_t(torch.from_numpy(tr.x[:1])).shape[1:])
-            model = build_model(name, seed=0, channels=shape[1], classes=len(adapter.classes), **model_inputs(rep))
+            model = build_model(name, seed=0, channels=shape[1], classes=len(adapter.classes), **model_inputs(rep),
+                                **model_kw)
             res = fit(model, tr, va, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       train_transform=train_t, eval_transform=eval_t, seed=0, patience=None, amp=amp,
                       progress=False, device=args.device)
@@ -397,7 +400,7 @@ def spectrogram_section(args) -> None:
             secs[label] = steady(list(res.history["seconds"]))
             print(f"  {name:15} {label:26} input {shape}: epoch {secs[label]:.2f} s  test acc "
                   f"{report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}", flush=True)
-        for label, _, _ in inputs[1:]:
+        for label, *_ in inputs[1:]:
             print(f"  {name:15} spectrum / {label} epoch time {secs['spectrum'] / secs[label]:.1f}x (target >= 3)",
                   flush=True)
 
