@@ -64,7 +64,9 @@ class SpectrogramTransform(nn.Module):
     full frame are not used). Bin ``k`` is ``k * sampling_rate / n_fft`` Hz; with ``band=(fmin, fmax)`` Hz only
     the bins with ``fmin <= f <= fmax`` are kept (needs ``sampling_rate``). Features are channel-major: feature
     ``c * bins + k`` is bin ``k`` of channel ``c``; with ``background=True`` feature ``bins * channel + c * bins
-    + k`` is the same bin relative to its background (below).
+    + k`` is the same bin relative to its background (below). On CPU tensors a compiled kernel computes it
+    (:func:`seiswork.kernels.spectrogram`), equal to the torch path (CUDA, ``SEISWORK_KERNELS=0``) to float
+    rounding.
 
     Values: ``log10(power / mean_power + eps)``: the log power ``|rfft(hann * frame)|**2`` relative to the event's
     own mean power (over all its frames, kept bins and channels); white noise reads about 0 in every bin. Why:
